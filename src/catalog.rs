@@ -1,0 +1,360 @@
+//! Registers a data directory's tables in a DataFusion session, checked against the
+//! canonical schema.
+//!
+//! Each table is a folder (hive partitions allowed) or a single `.parquet` file. Every
+//! file's footer is read first, so a truncated or non-Parquet file is reported by its
+//! path (parquet-rs's own errors do not name the file), and each column is checked
+//! file by file. Compatible types (any integer width, any timestamp unit, a timestamp
+//! without zone taken as UTC, any string type) are accepted and cast to the canonical
+//! type by a view over the raw listing table.
+
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::prelude::{SessionContext, cast, col};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+
+use crate::schema::{self, Kind, TABLES, Table};
+
+/// Where a table's data lives.
+#[derive(Debug, Clone)]
+pub struct TableSource {
+    pub name: String,
+    /// The folder or the single file.
+    pub location: PathBuf,
+    pub files: Vec<PathBuf>,
+    /// Hive partition keys (`month` for `month=2026-10/`), outermost first.
+    pub partitions: Vec<String>,
+}
+
+/// One thing wrong with a data directory's structure or schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaProblem {
+    pub table: String,
+    pub file: Option<PathBuf>,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for SchemaProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "table '{}'", self.table)?;
+        if let Some(file) = &self.file {
+            write!(f, ", file {}", file.display())?;
+        }
+        if let Some(column) = &self.column {
+            write!(f, ", column '{column}'")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// What a data directory holds, and what is wrong with it.
+#[derive(Debug, Default)]
+pub struct Inspection {
+    pub tables: Vec<TableSource>,
+    pub problems: Vec<SchemaProblem>,
+}
+
+fn parquet_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read folder {}", dir.display()))?
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("cannot read folder {}", dir.display()))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        if path.is_dir() {
+            parquet_files(&path, out)?;
+        } else if name.ends_with(".parquet") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The hive partition keys of a file below `root` (`month=2026-10/part.parquet`).
+fn partition_keys(root: &Path, file: &Path) -> Vec<String> {
+    file.parent()
+        .and_then(|p| p.strip_prefix(root).ok())
+        .map(|relative| {
+            relative
+                .components()
+                .filter_map(|c| {
+                    let c = c.as_os_str().to_string_lossy();
+                    c.split_once('=').map(|(k, _)| k.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Lists the data directory's tables, reads every file's footer and checks each
+/// canonical table's columns. Does not stop at the first problem.
+pub fn inspect(dir: &Path) -> Result<Inspection> {
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "data directory {} does not exist or is not a folder",
+            dir.display()
+        );
+    }
+    let mut inspection = Inspection::default();
+    let mut names: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if file_name.starts_with('.') || file_name.starts_with('_') {
+            continue;
+        }
+        let name = match file_name.strip_suffix(".parquet") {
+            Some(stem) if entry.path().is_file() => stem.to_string(),
+            None if entry.path().is_dir() => file_name,
+            _ => continue,
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    for table in &TABLES {
+        if table.required && !names.iter().any(|n| n == table.name) {
+            inspection.problems.push(SchemaProblem {
+                table: table.name.into(),
+                file: None,
+                column: None,
+                message: format!(
+                    "missing: expected a folder {0}/{1}/ or a file {0}/{1}.parquet",
+                    dir.display(),
+                    table.name
+                ),
+            });
+        }
+    }
+    for name in names {
+        let folder = dir.join(&name);
+        let (location, mut files) = if folder.is_dir() {
+            let mut files = Vec::new();
+            parquet_files(&folder, &mut files)?;
+            (folder, files)
+        } else {
+            let file = dir.join(format!("{name}.parquet"));
+            (file.clone(), vec![file])
+        };
+        files.sort();
+        let partitions = files
+            .first()
+            .map(|f| partition_keys(&location, f))
+            .unwrap_or_default();
+        if files.is_empty() {
+            inspection.problems.push(SchemaProblem {
+                table: name.clone(),
+                file: None,
+                column: None,
+                message: format!("no .parquet files in {}", location.display()),
+            });
+            continue;
+        }
+        let canonical = schema::table(&name);
+        for file in &files {
+            match read_footer(file) {
+                Err(message) => inspection.problems.push(SchemaProblem {
+                    table: name.clone(),
+                    file: Some(file.clone()),
+                    column: None,
+                    message,
+                }),
+                Ok(file_schema) => {
+                    if let Some(table) = canonical {
+                        let keys = partition_keys(&location, file);
+                        check_columns(table, &file_schema, &keys, file, &mut inspection.problems);
+                    }
+                }
+            }
+        }
+        inspection.tables.push(TableSource {
+            name,
+            location,
+            files,
+            partitions,
+        });
+    }
+    Ok(inspection)
+}
+
+/// The Arrow schema stored in a Parquet file's footer, or why it cannot be read.
+pub fn read_footer(path: &Path) -> std::result::Result<SchemaRef, String> {
+    let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let length = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if length < 12 {
+        return Err(format!(
+            "not a Parquet file ({length} bytes, truncated or empty)"
+        ));
+    }
+    ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map(|m| m.schema().clone())
+        .map_err(|e| format!("not a readable Parquet file (truncated or corrupt?): {e}"))
+}
+
+/// Whether a file's type can be read as the canonical kind.
+pub fn compatible(kind: Kind, data_type: &DataType) -> bool {
+    use DataType::*;
+    match kind {
+        Kind::Text => match data_type {
+            Utf8 | LargeUtf8 | Utf8View | Null => true,
+            Dictionary(_, value) => matches!(**value, Utf8 | LargeUtf8 | Utf8View),
+            _ => false,
+        },
+        Kind::Timestamp => matches!(data_type, Timestamp(_, _) | Null),
+        Kind::Date => matches!(data_type, Date32 | Date64 | Timestamp(_, _) | Null),
+        Kind::Int32 => data_type.is_integer() || data_type.is_null(),
+        Kind::Float64 => data_type.is_numeric() || data_type.is_null(),
+        Kind::Boolean => matches!(data_type, Boolean | Null),
+    }
+}
+
+fn kind_description(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text => "text",
+        Kind::Timestamp => "a timestamp",
+        Kind::Date => "a date",
+        Kind::Int32 => "an integer",
+        Kind::Float64 => "a number",
+        Kind::Boolean => "a boolean",
+    }
+}
+
+fn check_columns(
+    table: &Table,
+    file_schema: &SchemaRef,
+    partition_keys: &[String],
+    file: &Path,
+    problems: &mut Vec<SchemaProblem>,
+) {
+    for column in table.columns {
+        let problem = |message: String| SchemaProblem {
+            table: table.name.into(),
+            file: Some(file.to_path_buf()),
+            column: Some(column.name.into()),
+            message,
+        };
+        match file_schema.field_with_name(column.name) {
+            Ok(field) if !compatible(column.kind, field.data_type()) => {
+                problems.push(problem(format!(
+                    "has type {}, expected {} ({})",
+                    field.data_type(),
+                    kind_description(column.kind),
+                    column.kind.label()
+                )))
+            }
+            Ok(_) => {}
+            Err(_) if partition_keys.iter().any(|k| k == column.name) => {}
+            Err(_) => problems.push(problem("is missing".into())),
+        }
+    }
+}
+
+/// Registers every table of the directory: canonical tables as views that cast to the
+/// canonical types, other tables (e.g. `calendars`) as they are. Any schema problem is
+/// an error that names the table, the file and the column.
+pub async fn register(ctx: &SessionContext, dir: &Path) -> Result<Vec<TableSource>> {
+    let inspection = inspect(dir)?;
+    if !inspection.problems.is_empty() {
+        const SHOWN: usize = 5;
+        let mut message: Vec<String> = inspection
+            .problems
+            .iter()
+            .take(SHOWN)
+            .map(|p| p.to_string())
+            .collect();
+        let more = inspection.problems.len().saturating_sub(SHOWN);
+        if more > 0 {
+            message.push(format!("... and {more} more"));
+        }
+        message.push(format!(
+            "(run `mspkpi validate --data {}` for a full report)",
+            dir.display()
+        ));
+        anyhow::bail!("{}", message.join("\n"));
+    }
+    for source in &inspection.tables {
+        register_table(ctx, source).await.with_context(|| {
+            format!(
+                "cannot register table '{}' from {}",
+                source.name,
+                source.location.display()
+            )
+        })?;
+    }
+    Ok(inspection.tables)
+}
+
+async fn register_table(ctx: &SessionContext, source: &TableSource) -> Result<()> {
+    let location = source
+        .location
+        .canonicalize()
+        .with_context(|| format!("cannot resolve {}", source.location.display()))?;
+    let mut url_text = location.to_string_lossy().into_owned();
+    if location.is_dir() && !url_text.ends_with('/') {
+        url_text.push('/');
+    }
+    let url = ListingTableUrl::parse(&url_text)?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(
+            source
+                .partitions
+                .iter()
+                .map(|k| (k.clone(), DataType::Utf8))
+                .collect(),
+        );
+    let file_schema = options.infer_schema(&ctx.state(), &url).await?;
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(file_schema);
+    let raw = Arc::new(ListingTable::try_new(config)?);
+    let frame = ctx.read_table(raw)?;
+    let Some(table) = schema::table(&source.name) else {
+        ctx.register_table(source.name.as_str(), frame.into_view())?;
+        return Ok(());
+    };
+    // Canonical columns first, cast where the file's type differs; extra columns kept.
+    let raw_schema = frame.schema().clone();
+    let mut columns = Vec::new();
+    for column in table.columns {
+        let field = raw_schema.field_with_unqualified_name(column.name)?;
+        let expr = col(format!("\"{}\"", column.name));
+        let target = column.kind.data_type();
+        let same = match column.kind {
+            Kind::Text => matches!(
+                field.data_type(),
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+            ),
+            _ => field.data_type() == &target,
+        };
+        columns.push(if same {
+            expr
+        } else {
+            cast(expr, target).alias(column.name)
+        });
+    }
+    for field in raw_schema.fields() {
+        if table.column(field.name()).is_none() {
+            columns.push(col(format!("\"{}\"", field.name())));
+        }
+    }
+    let view = frame.select(columns)?;
+    ctx.register_table(source.name.as_str(), view.into_view())?;
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! A DataFusion session with every mspkpi function and a data directory's tables.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::catalog::{self, TableSource};
+
+/// How the engine runs.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Memory pool size in bytes; beyond it, aggregations and sorts spill to disk.
+    pub memory_limit: Option<usize>,
+    /// Worker threads and partitions (default: the number of cores).
+    pub threads: Option<usize>,
+}
+
+/// A session with every mspkpi function registered and no tables.
+pub fn context(options: &EngineOptions) -> Result<SessionContext> {
+    let mut config = SessionConfig::new().with_information_schema(true);
+    if let Some(threads) = options.threads {
+        config = config.with_target_partitions(threads.max(1));
+    }
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = options.memory_limit {
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    }
+    let mut state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime.build_arc()?)
+        .with_default_features()
+        .build();
+    mspkpi_udfs::register_all(&mut state).context("cannot register the mspkpi functions")?;
+    Ok(SessionContext::new_with_state(state))
+}
+
+/// A session over a data directory: its tables checked and registered.
+pub async fn open(
+    data: &Path,
+    options: &EngineOptions,
+) -> Result<(SessionContext, Vec<TableSource>)> {
+    let ctx = context(options)?;
+    let tables = catalog::register(&ctx, data).await?;
+    Ok((ctx, tables))
+}
+
+/// Parses a memory size such as `2G`, `512M`, `64K` or a byte count.
+pub fn parse_memory(text: &str) -> std::result::Result<usize, String> {
+    let text = text.trim();
+    let (digits, unit) = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((text, ""), |i| text.split_at(i));
+    let value: f64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a memory size (e.g. 2G, 512M)"))?;
+    let factor = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 1.0,
+        "K" => 1024.0,
+        "M" => 1024.0 * 1024.0,
+        "G" => 1024.0 * 1024.0 * 1024.0,
+        "T" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("'{text}' has an unknown unit (use K, M, G or T)")),
+    };
+    Ok((value * factor) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_memory;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("2G"), Ok(2 << 30));
+        assert_eq!(parse_memory("512M"), Ok(512 << 20));
+        assert_eq!(parse_memory("1.5GB"), Ok(3 << 29));
+        assert_eq!(parse_memory("1000"), Ok(1000));
+        assert!(parse_memory("lots").is_err());
+        assert!(parse_memory("2X").is_err());
+    }
+}

@@ -1,0 +1,191 @@
+//! Atomic output: files via a temporary file and rename, folders via a staging folder
+//! swapped in at the end, so that a failed run never leaves half an output and a
+//! re-run replaces exactly what it writes.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// A folder written under a temporary name beside its destination and swapped in by
+/// [`StagedDir::commit`]. Dropped without commit, it is removed and the destination is
+/// left as it was.
+#[derive(Debug)]
+pub struct StagedDir {
+    staging: PathBuf,
+    destination: PathBuf,
+    committed: bool,
+}
+
+fn sibling(path: &Path, tag: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    path.with_file_name(format!(".{name}.{tag}-{}", std::process::id()))
+}
+
+impl StagedDir {
+    pub fn new(destination: &Path) -> Result<Self> {
+        let parent = destination
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create folder {}", parent.display()))?;
+        let staging = sibling(destination, "staging");
+        if staging.exists() {
+            fs::remove_dir_all(&staging)
+                .with_context(|| format!("cannot remove stale {}", staging.display()))?;
+        }
+        fs::create_dir_all(&staging)
+            .with_context(|| format!("cannot create folder {}", staging.display()))?;
+        Ok(Self {
+            staging,
+            destination: destination.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// Where to write the contents.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Replaces the destination with the staged folder.
+    pub fn commit(mut self) -> Result<()> {
+        let old = sibling(&self.destination, "old");
+        if self.destination.exists() {
+            if old.exists() {
+                fs::remove_dir_all(&old)
+                    .with_context(|| format!("cannot remove stale {}", old.display()))?;
+            }
+            fs::rename(&self.destination, &old)
+                .with_context(|| format!("cannot move {} aside", self.destination.display()))?;
+        }
+        if let Err(e) = fs::rename(&self.staging, &self.destination) {
+            // Put the previous output back before reporting.
+            if old.exists() {
+                let _ = fs::rename(&old, &self.destination);
+            }
+            return Err(e).with_context(|| {
+                format!("cannot move output into {}", self.destination.display())
+            });
+        }
+        self.committed = true;
+        if old.exists() {
+            fs::remove_dir_all(&old)
+                .with_context(|| format!("cannot remove the previous {}", old.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// Writes a file atomically: a temporary file beside it, then a rename.
+pub fn write_file(path: &Path, contents: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create folder {}", parent.display()))?;
+    }
+    let temporary = sibling(path, "tmp");
+    let result = (|| -> std::io::Result<()> {
+        let mut file = fs::File::create(&temporary)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A file name derived from data (a client id) that stays inside its folder: only
+/// ASCII letters, digits, `-`, `_` and `.` survive, never a leading dot; an empty or
+/// changed name gets a short hash of the original so that two ids never collide.
+pub fn safe_file_stem(id: &str) -> String {
+    let cleaned: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim_start_matches('_').to_string();
+    if !cleaned.is_empty() && cleaned == id && cleaned.len() <= 100 {
+        return cleaned;
+    }
+    let short: String = cleaned.chars().take(60).collect();
+    let prefix = if short.is_empty() { "client" } else { &short };
+    format!("{prefix}-{:016x}", fnv1a(id.as_bytes()))
+}
+
+/// FNV-1a: a stable hash (the standard library's is not stable across releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names_stay_inside_and_stay_unique() {
+        assert_eq!(safe_file_stem("C0001"), "C0001");
+        for hostile in [
+            "../../x",
+            "a/b",
+            "",
+            ".",
+            "..",
+            "C0001/../../etc",
+            "<script>",
+        ] {
+            let stem = safe_file_stem(hostile);
+            assert!(
+                !stem.is_empty() && !stem.starts_with('.'),
+                "{hostile} -> {stem}"
+            );
+            assert!(
+                !stem.contains('/') && !stem.contains('\\'),
+                "{hostile} -> {stem}"
+            );
+        }
+        assert_ne!(safe_file_stem("a/b"), safe_file_stem("a_b"));
+        assert_ne!(safe_file_stem("a/b"), safe_file_stem("a?b"));
+    }
+
+    #[test]
+    fn staged_dir_replaces_only_on_commit() {
+        let root = tempfile::tempdir().unwrap();
+        let destination = root.path().join("2026-10");
+        fs::create_dir_all(&destination).unwrap();
+        fs::write(destination.join("old.md"), "old").unwrap();
+        {
+            let staged = StagedDir::new(&destination).unwrap();
+            fs::write(staged.path().join("new.md"), "new").unwrap();
+            // dropped without commit
+        }
+        assert!(destination.join("old.md").exists());
+        let staged = StagedDir::new(&destination).unwrap();
+        fs::write(staged.path().join("new.md"), "new").unwrap();
+        staged.commit().unwrap();
+        assert!(!destination.join("old.md").exists());
+        assert!(destination.join("new.md").exists());
+        assert_eq!(fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+}

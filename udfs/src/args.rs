@@ -1,0 +1,274 @@
+//! Argument handling shared by the functions: type coercion with clear errors, reading
+//! any integer or temporal type natively, and per-row text arguments (calendar specs,
+//! zone names) parsed once per distinct value.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::buffer::ScalarBuffer;
+use arrow::datatypes::{
+    DataType, Date32Type, Date64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use datafusion_common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion_expr::ColumnarValue;
+
+pub const MICROS_PER_MINUTE: i64 = 60_000_000;
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The type every timestamp-like argument given as text (`'2026-11-01'`) or NULL is
+/// read as.
+pub fn utc_micros_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+pub fn is_integer(data_type: &DataType) -> bool {
+    data_type.is_integer()
+}
+
+/// Integers are read in their own width (no widening cast); NULL is read as Int64.
+pub fn coerce_integer(function: &str, argument: &str, data_type: &DataType) -> Result<DataType> {
+    match data_type {
+        t if is_integer(t) => Ok(t.clone()),
+        DataType::Null => Ok(DataType::Int64),
+        t => plan_err!("{function}: argument {argument} must be an integer, got {t}"),
+    }
+}
+
+/// Timestamps (any unit and zone) and dates are read natively; text is parsed as a UTC
+/// timestamp, so literals such as `'2026-11-01'` work.
+pub fn coerce_temporal(function: &str, argument: &str, data_type: &DataType) -> Result<DataType> {
+    match data_type {
+        DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => Ok(data_type.clone()),
+        DataType::Null | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            Ok(utc_micros_type())
+        }
+        t => plan_err!("{function}: argument {argument} must be a timestamp or a date, got {t}"),
+    }
+}
+
+/// Dates for period bounds: dates stay dates, timestamps are read natively, text is a date.
+pub fn coerce_date(function: &str, argument: &str, data_type: &DataType) -> Result<DataType> {
+    match data_type {
+        DataType::Null | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            Ok(DataType::Date32)
+        }
+        t => coerce_temporal(function, argument, t),
+    }
+}
+
+pub fn coerce_text(function: &str, argument: &str, data_type: &DataType) -> Result<DataType> {
+    match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Ok(data_type.clone()),
+        DataType::Null => Ok(DataType::Utf8),
+        t => plan_err!("{function}: argument {argument} must be text, got {t}"),
+    }
+}
+
+pub fn check_arity(function: &str, arg_types: &[DataType], allowed: &[usize]) -> Result<()> {
+    if allowed.contains(&arg_types.len()) {
+        Ok(())
+    } else {
+        let expected: Vec<String> = allowed.iter().map(|n| n.to_string()).collect();
+        plan_err!(
+            "{function} takes {} arguments, got {}",
+            expected.join(" or "),
+            arg_types.len()
+        )
+    }
+}
+
+/// Runs `$body` with `$values` bound to the native value slice of an integer array.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_integer_values {
+    ($array:expr, $function:expr, |$values:ident| $body:expr) => {{
+        use arrow::array::AsArray as _;
+        use arrow::datatypes::*;
+        let array: &arrow::array::ArrayRef = $array;
+        match array.data_type() {
+            DataType::Int8 => {
+                let $values = array.as_primitive::<Int8Type>().values().as_ref();
+                $body
+            }
+            DataType::Int16 => {
+                let $values = array.as_primitive::<Int16Type>().values().as_ref();
+                $body
+            }
+            DataType::Int32 => {
+                let $values = array.as_primitive::<Int32Type>().values().as_ref();
+                $body
+            }
+            DataType::Int64 => {
+                let $values = array.as_primitive::<Int64Type>().values().as_ref();
+                $body
+            }
+            DataType::UInt8 => {
+                let $values = array.as_primitive::<UInt8Type>().values().as_ref();
+                $body
+            }
+            DataType::UInt16 => {
+                let $values = array.as_primitive::<UInt16Type>().values().as_ref();
+                $body
+            }
+            DataType::UInt32 => {
+                let $values = array.as_primitive::<UInt32Type>().values().as_ref();
+                $body
+            }
+            DataType::UInt64 => {
+                let $values = array.as_primitive::<UInt64Type>().values().as_ref();
+                $body
+            }
+            other => {
+                return datafusion_common::exec_err!(
+                    "{}: expected an integer argument, got {other}",
+                    $function
+                );
+            }
+        }
+    }};
+}
+
+/// Any integer array as i64 values (NULL slots hold arbitrary values).
+pub fn integers_as_i64(function: &str, array: &ArrayRef) -> Result<ScalarBuffer<i64>> {
+    Ok(match array.data_type() {
+        DataType::Int64 => array.as_primitive::<Int64Type>().values().clone(),
+        DataType::Int8 => widen(array.as_primitive::<Int8Type>().values()),
+        DataType::Int16 => widen(array.as_primitive::<Int16Type>().values()),
+        DataType::Int32 => widen(array.as_primitive::<Int32Type>().values()),
+        DataType::UInt8 => widen(array.as_primitive::<UInt8Type>().values()),
+        DataType::UInt16 => widen(array.as_primitive::<UInt16Type>().values()),
+        DataType::UInt32 => widen(array.as_primitive::<UInt32Type>().values()),
+        DataType::UInt64 => array
+            .as_primitive::<UInt64Type>()
+            .values()
+            .iter()
+            .map(|&v| i64::try_from(v).unwrap_or(i64::MAX))
+            .collect(),
+        DataType::Null => ScalarBuffer::from(vec![0i64; array.len()]),
+        other => return exec_err!("{function}: expected an integer argument, got {other}"),
+    })
+}
+
+fn widen<T: Copy + Into<i64>>(values: &[T]) -> ScalarBuffer<i64> {
+    values.iter().map(|&v| v.into()).collect()
+}
+
+/// Any timestamp or date array as microseconds since the Unix epoch (UTC instants;
+/// a date is its midnight UTC). NULL slots hold arbitrary values.
+pub fn temporal_as_micros(function: &str, array: &ArrayRef) -> Result<ScalarBuffer<i64>> {
+    fn scaled(values: &[i64], multiply: i64, divide: i64) -> ScalarBuffer<i64> {
+        values
+            .iter()
+            .map(|&v| v.saturating_mul(multiply).div_euclid(divide))
+            .collect()
+    }
+    Ok(match array.data_type() {
+        DataType::Timestamp(TimeUnit::Microsecond, _) => array
+            .as_primitive::<TimestampMicrosecondType>()
+            .values()
+            .clone(),
+        DataType::Timestamp(TimeUnit::Second, _) => scaled(
+            array.as_primitive::<TimestampSecondType>().values(),
+            1_000_000,
+            1,
+        ),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => scaled(
+            array.as_primitive::<TimestampMillisecondType>().values(),
+            1_000,
+            1,
+        ),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => scaled(
+            array.as_primitive::<TimestampNanosecondType>().values(),
+            1,
+            1_000,
+        ),
+        DataType::Date32 => array
+            .as_primitive::<Date32Type>()
+            .values()
+            .iter()
+            .map(|&d| d as i64 * MICROS_PER_DAY)
+            .collect(),
+        DataType::Date64 => scaled(array.as_primitive::<Date64Type>().values(), 1_000, 1),
+        DataType::Null => ScalarBuffer::from(vec![0i64; array.len()]),
+        other => return exec_err!("{function}: expected a timestamp or date, got {other}"),
+    })
+}
+
+/// A text argument resolved per row: a literal is parsed once, a column once per
+/// distinct value in the batch. Parsing never outlives the batch, so a function's
+/// result follows from its arguments alone.
+pub enum PerRow<T> {
+    Uniform(Option<Arc<T>>),
+    Column {
+        values: Vec<Arc<T>>,
+        /// index into `values` per row, `u32::MAX` for NULL
+        index: Vec<u32>,
+    },
+}
+
+impl<T> PerRow<T> {
+    #[inline]
+    pub fn get(&self, row: usize) -> Option<&T> {
+        match self {
+            PerRow::Uniform(value) => value.as_deref(),
+            PerRow::Column { values, index } => values.get(index[row] as usize).map(|v| v.as_ref()),
+        }
+    }
+
+    pub fn from_columnar(arg: &ColumnarValue, parse: impl Fn(&str) -> Result<T>) -> Result<Self> {
+        match arg {
+            ColumnarValue::Scalar(scalar) => Self::from_scalar(scalar, parse),
+            ColumnarValue::Array(array) => Self::from_array(array, parse),
+        }
+    }
+
+    pub fn from_scalar(scalar: &ScalarValue, parse: impl Fn(&str) -> Result<T>) -> Result<Self> {
+        match scalar.try_as_str() {
+            Some(Some(text)) => Ok(PerRow::Uniform(Some(Arc::new(parse(text)?)))),
+            Some(None) => Ok(PerRow::Uniform(None)),
+            None if scalar.is_null() => Ok(PerRow::Uniform(None)),
+            None => exec_err!("expected text, got {}", scalar.data_type()),
+        }
+    }
+
+    pub fn from_array(array: &ArrayRef, parse: impl Fn(&str) -> Result<T>) -> Result<Self> {
+        let texts: Box<dyn Iterator<Item = Option<&str>>> = match array.data_type() {
+            DataType::Utf8 => Box::new(array.as_string::<i32>().iter()),
+            DataType::LargeUtf8 => Box::new(array.as_string::<i64>().iter()),
+            DataType::Utf8View => Box::new(array.as_string_view().iter()),
+            DataType::Null => return Ok(PerRow::Uniform(None)),
+            other => return exec_err!("expected text, got {other}"),
+        };
+        let mut seen: HashMap<&str, u32> = HashMap::new();
+        let mut values = Vec::new();
+        let mut index = Vec::with_capacity(array.len());
+        let mut last: Option<(&str, u32)> = None;
+        for text in texts {
+            let Some(text) = text else {
+                index.push(u32::MAX);
+                continue;
+            };
+            if let Some((last_text, last_index)) = last
+                && last_text == text
+            {
+                index.push(last_index);
+                continue;
+            }
+            let i = match seen.get(text) {
+                Some(&i) => i,
+                None => {
+                    let i = values.len() as u32;
+                    values.push(Arc::new(parse(text)?));
+                    seen.insert(text, i);
+                    i
+                }
+            };
+            last = Some((text, i));
+            index.push(i);
+        }
+        Ok(PerRow::Column { values, index })
+    }
+}

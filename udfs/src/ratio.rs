@@ -1,0 +1,370 @@
+//! The accumulator shared by every KPI aggregate.
+//!
+//! Each KPI is a ratio of two sums over the group (NPS = (promoters − detractors) /
+//! answers, SLA = met / decided, ...). A [`RatioKernel`] turns a batch of argument
+//! arrays into per-row `(numerator, denominator)` contributions; the accumulators here
+//! add them up per group and return `100 × numerator / denominator`, or NULL when the
+//! denominator is 0. Sums are integers (MRR is summed in cents), so the result does not
+//! depend on partitioning, batch size or merge order, and retraction is exact.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::mem::size_of;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array};
+use arrow::buffer::{BooleanBuffer, NullBuffer};
+use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
+use datafusion_common::{Result, ScalarValue, internal_err};
+use datafusion_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion_expr::utils::{AggregateOrderSensitivity, format_state_name};
+use datafusion_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, ReversedUDAF,
+    Signature,
+};
+
+/// What a ratio KPI contributes per row, given its argument arrays.
+pub trait RatioKernel: Debug + Send + Sync + 'static {
+    /// Calls `add(row, numerator, denominator)` for rows of the batch. Rows outside
+    /// `selection` (filtered out, or NULL in a required argument) must contribute
+    /// `(0, 0)` or be skipped. Out-of-domain values are an error naming the function.
+    fn contribute<F: FnMut(usize, i64, i64)>(
+        &self,
+        args: &[ArrayRef],
+        selection: Option<&BooleanBuffer>,
+        add: F,
+    ) -> Result<()>;
+
+    /// Indices of the arguments whose NULL excludes the row.
+    fn required_args(&self) -> &[usize];
+}
+
+/// The part of an aggregate that is its own: name, signature, docs and kernel.
+/// [`RatioAggregate`] turns it into a DataFusion aggregate.
+pub trait RatioFunction: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
+    type Kernel: RatioKernel;
+    fn name(&self) -> &'static str;
+    fn signature(&self) -> &Signature;
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>>;
+    /// The kernel for these (already coerced) argument types.
+    fn kernel(&self, arg_types: &[DataType]) -> Result<Self::Kernel>;
+    fn documentation(&self) -> Option<&Documentation>;
+}
+
+/// A DataFusion aggregate built from a [`RatioFunction`].
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct RatioAggregate<F: RatioFunction>(pub F);
+
+fn kernel_for<F: RatioFunction>(function: &F, args: &AccumulatorArgs) -> Result<F::Kernel> {
+    let arg_types: Vec<DataType> = args
+        .expr_fields
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect();
+    function.kernel(&arg_types)
+}
+
+impl<F: RatioFunction> AggregateUDFImpl for RatioAggregate<F> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn signature(&self) -> &Signature {
+        self.0.signature()
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        self.0.coerce_types(arg_types)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        if args.is_distinct {
+            return datafusion_common::not_impl_err!(
+                "{}(DISTINCT ...) is not supported: a KPI counts every row",
+                self.0.name()
+            );
+        }
+        Ok(Box::new(RatioAccumulator::new(kernel_for(&self.0, &args)?)))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![
+            Arc::new(Field::new(
+                format_state_name(args.name, "numerator"),
+                DataType::Int64,
+                true,
+            )),
+            Arc::new(Field::new(
+                format_state_name(args.name, "denominator"),
+                DataType::Int64,
+                true,
+            )),
+        ])
+    }
+
+    fn groups_accumulator_supported(&self, args: AccumulatorArgs) -> bool {
+        !args.is_distinct
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(RatioGroupsAccumulator::new(kernel_for(
+            &self.0, &args,
+        )?)))
+    }
+
+    fn order_sensitivity(&self) -> AggregateOrderSensitivity {
+        AggregateOrderSensitivity::Insensitive
+    }
+
+    fn reverse_expr(&self) -> ReversedUDAF {
+        ReversedUDAF::Identical
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        self.0.documentation()
+    }
+}
+
+/// The rows that count: inside the FILTER mask (a NULL filter value excludes the row)
+/// and non-NULL in every required argument. `None` means every row.
+pub fn row_selection(
+    args: &[ArrayRef],
+    required: &[usize],
+    filter: Option<&BooleanArray>,
+) -> Option<BooleanBuffer> {
+    let mut selected: Option<NullBuffer> = filter.map(|f| match f.nulls() {
+        Some(nulls) => NullBuffer::new(f.values() & nulls.inner()),
+        None => NullBuffer::new(f.values().clone()),
+    });
+    for &i in required {
+        if let Some(arg) = args.get(i) {
+            selected = NullBuffer::union(selected.as_ref(), arg.logical_nulls().as_ref());
+        }
+    }
+    selected
+        .filter(|s| s.null_count() > 0)
+        .map(NullBuffer::into_inner)
+}
+
+/// Visits every row as `f(row, value, weight)` where weight is 1 for a selected row and
+/// 0 otherwise. Kernels multiply their contributions by the weight instead of
+/// branching, which keeps the loop free of data-dependent branches.
+#[inline(always)]
+pub fn for_each_weighted<T: Copy>(
+    values: &[T],
+    selection: Option<&BooleanBuffer>,
+    mut f: impl FnMut(usize, T, i64),
+) {
+    match selection {
+        None => {
+            for (row, &value) in values.iter().enumerate() {
+                f(row, value, 1);
+            }
+        }
+        Some(selection) => {
+            for (row, &value) in values.iter().enumerate() {
+                // SAFETY-free bit read: `selection` has the batch's length.
+                f(row, value, selection.value(row) as i64);
+            }
+        }
+    }
+}
+
+/// 100 × numerator / denominator, or NULL for an empty denominator.
+#[inline]
+fn percentage(numerator: i64, denominator: i64) -> Option<f64> {
+    (denominator != 0).then(|| 100.0 * numerator as f64 / denominator as f64)
+}
+
+fn state_arrays(args: &[ArrayRef]) -> Result<(&Int64Array, &Int64Array)> {
+    match args {
+        [num, den] => Ok((
+            num.as_primitive::<Int64Type>(),
+            den.as_primitive::<Int64Type>(),
+        )),
+        _ => internal_err!("a ratio state has two columns, got {}", args.len()),
+    }
+}
+
+/// The per-group accumulator for no GROUP BY and for window frames.
+#[derive(Debug)]
+pub struct RatioAccumulator<K: RatioKernel> {
+    kernel: K,
+    numerator: i64,
+    denominator: i64,
+}
+
+impl<K: RatioKernel> RatioAccumulator<K> {
+    pub fn new(kernel: K) -> Self {
+        Self {
+            kernel,
+            numerator: 0,
+            denominator: 0,
+        }
+    }
+
+    fn add_batch(&mut self, values: &[ArrayRef], sign: i64) -> Result<()> {
+        let selection = row_selection(values, self.kernel.required_args(), None);
+        let (mut num, mut den) = (0i64, 0i64);
+        self.kernel
+            .contribute(values, selection.as_ref(), |_, n, d| {
+                num += n;
+                den += d;
+            })?;
+        self.numerator += sign * num;
+        self.denominator += sign * den;
+        Ok(())
+    }
+}
+
+impl<K: RatioKernel> Accumulator for RatioAccumulator<K> {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.add_batch(values, 1)
+    }
+
+    fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.add_batch(values, -1)
+    }
+
+    fn supports_retract_batch(&self) -> bool {
+        true
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Float64(percentage(
+            self.numerator,
+            self.denominator,
+        )))
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![
+            ScalarValue::Int64(Some(self.numerator)),
+            ScalarValue::Int64(Some(self.denominator)),
+        ])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let (num, den) = state_arrays(states)?;
+        self.numerator += arrow::compute::sum(num).unwrap_or(0);
+        self.denominator += arrow::compute::sum(den).unwrap_or(0);
+        Ok(())
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>()
+    }
+}
+
+/// The GROUP BY accumulator: each group's numerator and denominator side by side, so
+/// one row touches one cache line.
+#[derive(Debug)]
+pub struct RatioGroupsAccumulator<K: RatioKernel> {
+    kernel: K,
+    sums: Vec<[i64; 2]>,
+}
+
+impl<K: RatioKernel> RatioGroupsAccumulator<K> {
+    pub fn new(kernel: K) -> Self {
+        Self {
+            kernel,
+            sums: Vec::new(),
+        }
+    }
+}
+
+impl<K: RatioKernel> GroupsAccumulator for RatioGroupsAccumulator<K> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.sums.resize(total_num_groups, [0, 0]);
+        let selection = row_selection(values, self.kernel.required_args(), opt_filter);
+        let sums = self.sums.as_mut_slice();
+        self.kernel
+            .contribute(values, selection.as_ref(), |row, num, den| {
+                let sum = &mut sums[group_indices[row]];
+                sum[0] += num;
+                sum[1] += den;
+            })
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let sums = emit_to.take_needed(&mut self.sums);
+        let values: Float64Array = sums
+            .iter()
+            .map(|&[num, den]| percentage(num, den))
+            .collect();
+        Ok(Arc::new(values))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let sums = emit_to.take_needed(&mut self.sums);
+        let num: Int64Array = sums.iter().map(|s| s[0]).collect::<Vec<_>>().into();
+        let den: Int64Array = sums.iter().map(|s| s[1]).collect::<Vec<_>>().into();
+        Ok(vec![Arc::new(num), Arc::new(den)])
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.sums.resize(total_num_groups, [0, 0]);
+        let (num, den) = state_arrays(values)?;
+        // States this crate writes have no NULLs; a NULL from elsewhere adds nothing.
+        let num_valid = num.nulls().cloned();
+        let den_valid = den.nulls().cloned();
+        for (row, &group) in group_indices.iter().enumerate() {
+            let n = if num_valid.as_ref().is_none_or(|v| v.is_valid(row)) {
+                num.value(row)
+            } else {
+                0
+            };
+            let d = if den_valid.as_ref().is_none_or(|v| v.is_valid(row)) {
+                den.value(row)
+            } else {
+                0
+            };
+            let sum = &mut self.sums[group];
+            sum[0] += n;
+            sum[1] += d;
+        }
+        Ok(())
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let rows = values.first().map_or(0, |v| v.len());
+        let mut num = vec![0i64; rows];
+        let mut den = vec![0i64; rows];
+        let selection = row_selection(values, self.kernel.required_args(), opt_filter);
+        self.kernel
+            .contribute(values, selection.as_ref(), |row, n, d| {
+                num[row] += n;
+                den[row] += d;
+            })?;
+        Ok(vec![
+            Arc::new(Int64Array::from(num)),
+            Arc::new(Int64Array::from(den)),
+        ])
+    }
+
+    fn size(&self) -> usize {
+        self.sums.capacity() * size_of::<[i64; 2]>() + size_of::<Self>()
+    }
+}

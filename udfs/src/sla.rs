@@ -1,0 +1,34 @@
+//! The SLA state of one ticket at a moment, shared by `sla_met` and `sla_compliance`.
+
+use datafusion_common::{Result, exec_err};
+
+use crate::args::MICROS_PER_MINUTE;
+use crate::calendar::Calendar;
+
+/// The state at `as_of` (instants in UTC microseconds): `Some(true)` done within
+/// target, `Some(false)` done late or not done and already past target, `None` not done
+/// and still within target. A `done` later than `as_of` counts as not done. Without a
+/// calendar, time is wall-clock time.
+#[inline]
+pub fn sla_state(
+    function: &str,
+    created: i64,
+    done: Option<i64>,
+    target_minutes: i64,
+    as_of: i64,
+    calendar: Option<&Calendar>,
+) -> Result<Option<bool>> {
+    if target_minutes < 0 {
+        return exec_err!("{function}: target_minutes must not be negative, got {target_minutes}");
+    }
+    let target = target_minutes.saturating_mul(MICROS_PER_MINUTE);
+    let elapsed = |until: i64| match calendar {
+        Some(calendar) => calendar.business_micros(created, until),
+        None => until - created,
+    };
+    Ok(match done.filter(|&done| done <= as_of) {
+        Some(done) => Some(elapsed(done) <= target),
+        None if elapsed(as_of) > target => Some(false),
+        None => None,
+    })
+}
