@@ -5,6 +5,8 @@
 pub mod catalog;
 pub mod commands;
 pub mod generator;
+pub mod period;
+pub mod saved_queries;
 pub mod schema;
 pub mod session;
 pub mod write;

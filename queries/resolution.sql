@@ -1,0 +1,24 @@
+-- name: resolution
+-- description: Resolution time in business minutes (client calendar; 24x7 without one), per client and period of resolved_at
+-- scope: client
+-- param trend_start: date
+-- param period_start: date
+WITH resolutions AS (
+    SELECT t.client_id,
+           p.period,
+           business_minutes(t.created_at, t.resolved_at, coalesce(c.calendar, '24x7')) AS minutes
+    FROM tickets t
+    JOIN clients c ON c.client_id = t.client_id
+    JOIN periods p ON p.month = local_month(t.resolved_at, c.timezone)
+    WHERE t.resolved_at IS NOT NULL
+      AND p.period BETWEEN $trend_start AND $period_start
+)
+SELECT client_id,
+       period,
+       avg(minutes) AS resolution_avg,
+       median(minutes) AS resolution_median,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY minutes) AS resolution_p90,
+       count(minutes) AS resolution_n
+FROM resolutions
+GROUP BY client_id, period
+ORDER BY client_id, period

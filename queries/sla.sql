@@ -1,0 +1,57 @@
+-- name: sla
+-- description: Response and resolution SLA compliance per client, period and priority (and 'all'); each ticket counts in the period its SLA was decided: the response (or resolution) time if within target, else the deadline
+-- scope: client
+-- param trend_start: date
+-- param period_start: date
+WITH pairs AS (
+    SELECT c.client_id, c.timezone, c.calendar, x.priority
+    FROM clients c CROSS JOIN (SELECT DISTINCT priority FROM sla_targets) x
+),
+targets AS (
+    -- the client's own row for the priority first, else the default row
+    SELECT pairs.client_id,
+           pairs.timezone,
+           pairs.priority,
+           coalesce(s.response_minutes, d.response_minutes) AS response_minutes,
+           coalesce(s.resolution_minutes, d.resolution_minutes) AS resolution_minutes,
+           CASE WHEN coalesce(s.business_hours, d.business_hours)
+                THEN coalesce(pairs.calendar, '24x7') ELSE '24x7' END AS calendar
+    FROM pairs
+    LEFT JOIN sla_targets s ON s.client_id = pairs.client_id AND s.priority = pairs.priority
+    LEFT JOIN sla_targets d ON d.client_id IS NULL AND d.priority = pairs.priority
+    WHERE coalesce(s.response_minutes, d.response_minutes) IS NOT NULL
+),
+judged AS (
+    SELECT t.client_id, g.timezone, t.priority, 'response' AS kind, t.created_at,
+           t.first_response_at AS done_at, g.response_minutes AS target_minutes, g.calendar
+    FROM tickets t JOIN targets g ON g.client_id = t.client_id AND g.priority = t.priority
+    UNION ALL
+    SELECT t.client_id, g.timezone, t.priority, 'resolution' AS kind, t.created_at,
+           t.resolved_at AS done_at, g.resolution_minutes AS target_minutes, g.calendar
+    FROM tickets t JOIN targets g ON g.client_id = t.client_id AND g.priority = t.priority
+),
+met AS (
+    SELECT *,
+           done_at IS NOT NULL
+             AND business_minutes(created_at, done_at, calendar) <= target_minutes AS met
+    FROM judged
+),
+decided AS (
+    SELECT client_id, priority, kind, met,
+           CASE WHEN met THEN done_at
+                ELSE business_deadline(created_at, target_minutes, calendar) END AS decided_at,
+           timezone
+    FROM met
+)
+SELECT d.client_id,
+       p.period,
+       coalesce(d.priority, 'all') AS priority,
+       sla_compliance(d.met) FILTER (WHERE d.kind = 'response') AS response_sla,
+       count(*) FILTER (WHERE d.kind = 'response') AS response_sla_n,
+       sla_compliance(d.met) FILTER (WHERE d.kind = 'resolution') AS resolution_sla,
+       count(*) FILTER (WHERE d.kind = 'resolution') AS resolution_sla_n
+FROM decided d
+JOIN periods p ON p.month = local_month(d.decided_at, d.timezone)
+WHERE p.period BETWEEN $trend_start AND $period_start
+GROUP BY GROUPING SETS ((d.client_id, p.period, d.priority), (d.client_id, p.period))
+ORDER BY d.client_id, p.period, priority

@@ -1,0 +1,534 @@
+//! Saved KPI queries: load `queries/*.sql`, parse and check their header, bind typed
+//! parameters through DataFusion's parameter binding, run each query once for all
+//! clients, and hand back its rows keyed by client.
+//!
+//! A file starts with `--` header lines:
+//!
+//! ```sql
+//! -- name: satisfaction
+//! -- description: NPS and CSAT per client and month
+//! -- scope: client
+//! -- param trend_start: date
+//! SELECT client_id, period, ... WHERE period >= $trend_start ...
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use arrow::array::RecordBatch;
+use chrono::{NaiveDate, NaiveDateTime};
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+use serde_json::{Map, Value};
+
+/// The queries built into the binary (the repository's `queries/`).
+const BUILTIN: [(&str, &str); 9] = [
+    ("churn.sql", include_str!("../queries/churn.sql")),
+    ("efficiency.sql", include_str!("../queries/efficiency.sql")),
+    ("fcr.sql", include_str!("../queries/fcr.sql")),
+    ("flow.sql", include_str!("../queries/flow.sql")),
+    ("resolution.sql", include_str!("../queries/resolution.sql")),
+    (
+        "responsiveness.sql",
+        include_str!("../queries/responsiveness.sql"),
+    ),
+    (
+        "satisfaction.sql",
+        include_str!("../queries/satisfaction.sql"),
+    ),
+    ("sla.sql", include_str!("../queries/sla.sql")),
+    ("team.sql", include_str!("../queries/team.sql")),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Rows per `client_id` and `period`: one client's report.
+    Client,
+    /// Rows per `period`: the index.
+    Portfolio,
+    /// The internal team report.
+    Internal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    Date,
+    Timestamp,
+    Int,
+    Float,
+    String,
+    Bool,
+}
+
+impl ParamKind {
+    fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "date" => Self::Date,
+            "timestamp" => Self::Timestamp,
+            "int" => Self::Int,
+            "float" => Self::Float,
+            "string" => Self::String,
+            "bool" => Self::Bool,
+            _ => return None,
+        })
+    }
+
+    /// Parses a value given as text (`--param name:type=value`).
+    pub fn value(self, text: &str) -> Result<ScalarValue> {
+        let bad = |what: &str| anyhow::anyhow!("'{text}' is not {what}");
+        Ok(match self {
+            Self::Date => {
+                let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map_err(|_| bad("a date (YYYY-MM-DD)"))?;
+                ScalarValue::Date32(Some(
+                    date.signed_duration_since(NaiveDate::default()).num_days() as i32,
+                ))
+            }
+            Self::Timestamp => {
+                let parsed = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+                    .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+                    .or_else(|_| {
+                        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                            .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                    })
+                    .map_err(|_| bad("a timestamp (YYYY-MM-DD HH:MM:SS, UTC)"))?;
+                ScalarValue::TimestampMicrosecond(
+                    Some(parsed.and_utc().timestamp_micros()),
+                    Some("UTC".into()),
+                )
+            }
+            Self::Int => ScalarValue::Int64(Some(text.parse().map_err(|_| bad("an integer"))?)),
+            Self::Float => ScalarValue::Float64(Some(text.parse().map_err(|_| bad("a number"))?)),
+            Self::String => ScalarValue::Utf8(Some(text.to_string())),
+            Self::Bool => ScalarValue::Boolean(Some(match text.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => true,
+                "false" | "no" | "0" => false,
+                _ => return Err(bad("a boolean (true/false)")),
+            })),
+        })
+    }
+
+    /// Parses `date`, `timestamp`, ... with a clear error.
+    pub fn from_name(text: &str) -> Result<Self> {
+        Self::parse(text).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown parameter type '{text}' (use date, timestamp, int, float, string or bool)"
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: String,
+    pub kind: ParamKind,
+    /// 1-based line of its declaration.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct SavedQuery {
+    pub name: String,
+    pub description: String,
+    pub scope: Scope,
+    pub params: Vec<Param>,
+    pub sql: String,
+    /// The file it came from, for messages.
+    pub source: String,
+}
+
+impl fmt::Display for SavedQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.name, self.source)
+    }
+}
+
+/// `$name` placeholders outside string literals and comments, with their 1-based line.
+pub fn placeholders(sql: &str) -> Vec<(String, usize)> {
+    let mut found = Vec::new();
+    let mut chars = sql.char_indices().peekable();
+    let mut line = 1;
+    let mut in_string = false;
+    let mut in_comment = false;
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '\n' => {
+                line += 1;
+                in_comment = false;
+            }
+            _ if in_comment => {}
+            '\'' => in_string = !in_string,
+            _ if in_string => {}
+            '-' if chars.peek().is_some_and(|&(_, n)| n == '-') => in_comment = true,
+            '$' => {
+                let mut name = String::new();
+                while let Some(&(_, n)) = chars.peek() {
+                    if n.is_ascii_alphanumeric() || n == '_' {
+                        name.push(n);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                if !name.is_empty() && !name.chars().all(|c| c.is_ascii_digit()) {
+                    found.push((name, line));
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+impl SavedQuery {
+    /// Parses a query file; `source` names it in errors.
+    pub fn parse(source: &str, text: &str) -> Result<Self> {
+        let mut name = None;
+        let mut description = String::new();
+        let mut scope = None;
+        let mut params: Vec<Param> = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            let Some(header) = raw.trim_start().strip_prefix("--") else {
+                if raw.trim().is_empty() {
+                    continue;
+                }
+                break;
+            };
+            let header = header.trim();
+            let Some((key, value)) = header.split_once(':') else {
+                continue;
+            };
+            let value = value.split("  ").next().unwrap_or("").trim();
+            let key = key.trim();
+            if key == "name" {
+                name = Some(value.to_string());
+            } else if key == "description" {
+                description = value.to_string();
+            } else if key == "scope" {
+                scope = Some(match value {
+                    "client" => Scope::Client,
+                    "portfolio" => Scope::Portfolio,
+                    "internal" => Scope::Internal,
+                    other => bail!(
+                        "{source}:{line}: unknown scope '{other}' (use client, portfolio or internal)"
+                    ),
+                });
+            } else if let Some(param) = key.strip_prefix("param ") {
+                let param = param.trim().to_string();
+                let kind = ParamKind::from_name(value.split_whitespace().next().unwrap_or(""))
+                    .with_context(|| format!("{source}:{line}: parameter '{param}'"))?;
+                if params.iter().any(|p| p.name == param) {
+                    bail!("{source}:{line}: parameter '{param}' is declared twice");
+                }
+                params.push(Param {
+                    name: param,
+                    kind,
+                    line,
+                });
+            }
+        }
+        let name = name.with_context(|| format!("{source}: the header has no '-- name:' line"))?;
+        let scope = scope.with_context(|| {
+            format!("{source}: the header has no '-- scope:' line (client, portfolio or internal)")
+        })?;
+        for (used, line) in placeholders(text) {
+            if !params.iter().any(|p| p.name == used) {
+                bail!(
+                    "{source}:{line}: ${used} is used but not declared (add '-- param {used}: <type>' to the header)"
+                );
+            }
+        }
+        Ok(Self {
+            name,
+            description,
+            scope,
+            params,
+            sql: text.to_string(),
+            source: source.to_string(),
+        })
+    }
+
+    /// The values for this query's parameters, checked: every declared parameter must
+    /// be given, with a value of its declared type.
+    pub fn bind(
+        &self,
+        values: &HashMap<String, ScalarValue>,
+    ) -> Result<HashMap<String, ScalarValue>> {
+        let mut bound = HashMap::new();
+        for param in &self.params {
+            let value = values.get(&param.name).with_context(|| {
+                format!(
+                    "{}:{}: parameter '{}' is declared but no value was given",
+                    self.source, param.line, param.name
+                )
+            })?;
+            let fits = matches!(
+                (param.kind, value),
+                (ParamKind::Date, ScalarValue::Date32(_))
+                    | (
+                        ParamKind::Timestamp,
+                        ScalarValue::TimestampMicrosecond(_, _)
+                    )
+                    | (ParamKind::Int, ScalarValue::Int64(_))
+                    | (ParamKind::Float, ScalarValue::Float64(_))
+                    | (ParamKind::String, ScalarValue::Utf8(_))
+                    | (ParamKind::Bool, ScalarValue::Boolean(_))
+            );
+            if !fits {
+                bail!(
+                    "{}:{}: parameter '{}' is declared {:?} but given {}",
+                    self.source,
+                    param.line,
+                    param.name,
+                    param.kind,
+                    value.data_type()
+                );
+            }
+            bound.insert(param.name.clone(), value.clone());
+        }
+        Ok(bound)
+    }
+
+    /// Runs the query once (for all clients) with bound parameters.
+    pub async fn run(
+        &self,
+        ctx: &SessionContext,
+        values: &HashMap<String, ScalarValue>,
+    ) -> Result<Vec<RecordBatch>> {
+        let bound = self.bind(values)?;
+        let frame = ctx
+            .sql(&self.sql)
+            .await
+            .with_context(|| format!("saved query {self}"))?
+            .with_param_values(bound)
+            .with_context(|| format!("saved query {self}"))?;
+        frame
+            .collect()
+            .await
+            .with_context(|| format!("saved query {self}"))
+    }
+}
+
+/// The built-in queries, or those of `dir`.
+pub fn load(dir: Option<&Path>) -> Result<Vec<SavedQuery>> {
+    let mut queries = Vec::new();
+    match dir {
+        None => {
+            for (file, text) in BUILTIN {
+                queries.push(SavedQuery::parse(&format!("queries/{file}"), text)?);
+            }
+        }
+        Some(dir) => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .with_context(|| format!("cannot read the queries folder {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                bail!("no .sql files in {}", dir.display());
+            }
+            for file in files {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                queries.push(SavedQuery::parse(&file.display().to_string(), &text)?);
+            }
+        }
+    }
+    let mut names: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        bail!("two saved queries are named '{}'", w[0]);
+    }
+    Ok(queries)
+}
+
+pub type Row = Map<String, Value>;
+
+/// One saved query's result: all rows, and the rows of each client.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    pub query: SavedQuery,
+    pub columns: Vec<String>,
+    pub rows: Vec<Row>,
+    pub by_client: BTreeMap<String, Vec<Row>>,
+}
+
+/// Rows as JSON objects: dates as `YYYY-MM-DD`, NULL as null, non-finite floats as null.
+pub fn rows(batches: &[RecordBatch]) -> Result<Vec<Row>> {
+    let mut buffer = Vec::new();
+    {
+        let mut writer = arrow::json::WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .build::<_, arrow::json::writer::JsonArray>(&mut buffer);
+        let refs: Vec<&RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).collect();
+        writer.write_batches(&refs)?;
+        writer.finish()?;
+    }
+    if buffer.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values: Vec<Value> = serde_json::from_slice(&buffer)?;
+    Ok(values
+        .into_iter()
+        .filter_map(|v| match v {
+            Value::Object(map) => Some(map),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The parameters the report and the export give every saved query: the first day of
+/// the report period and of its trend window (dates, in each client's local calendar).
+pub fn period_params(period: &crate::period::Period) -> HashMap<String, ScalarValue> {
+    let day = |d: NaiveDate| {
+        ScalarValue::Date32(Some(
+            d.signed_duration_since(NaiveDate::default()).num_days() as i32,
+        ))
+    };
+    HashMap::from([
+        ("period_start".to_string(), day(period.start)),
+        ("trend_start".to_string(), day(period.trend_start().start)),
+    ])
+}
+
+/// Runs every query once and splits the client-scope results per client.
+pub async fn run_all(
+    ctx: &SessionContext,
+    queries: &[SavedQuery],
+    values: &HashMap<String, ScalarValue>,
+    mut progress: impl FnMut(&SavedQuery),
+) -> Result<Vec<QueryResult>> {
+    let mut results = Vec::new();
+    for query in queries {
+        progress(query);
+        let batches = query.run(ctx, values).await?;
+        let columns: Vec<String> = match batches.first() {
+            Some(b) => b
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        let required: &[&str] = match query.scope {
+            Scope::Client => &["client_id", "period"],
+            Scope::Portfolio | Scope::Internal => &["period"],
+        };
+        if let Some(missing) = required
+            .iter()
+            .find(|c| !columns.is_empty() && !columns.iter().any(|x| x == *c))
+        {
+            bail!(
+                "saved query {query} returns no '{missing}' column, which a {:?} query must return",
+                query.scope
+            );
+        }
+        let rows = rows(&batches)?;
+        let mut by_client: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+        if query.scope == Scope::Client {
+            for row in &rows {
+                let client = match row.get("client_id") {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                    None => continue,
+                };
+                by_client.entry(client).or_default().push(row.clone());
+            }
+        }
+        results.push(QueryResult {
+            query: query.clone(),
+            columns,
+            rows,
+            by_client,
+        });
+    }
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_queries_parse() {
+        let queries = load(None).unwrap();
+        assert_eq!(queries.len(), BUILTIN.len());
+        for q in &queries {
+            assert!(!q.description.is_empty(), "{q}");
+            assert_eq!(q.params.len(), 2, "{q}");
+        }
+    }
+
+    #[test]
+    fn header_errors_name_the_file_and_line() {
+        let err = SavedQuery::parse("q.sql", "-- name: x\n-- scope: planet\nSELECT 1").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "q.sql:2: unknown scope 'planet' (use client, portfolio or internal)"
+        );
+        let err = SavedQuery::parse(
+            "q.sql",
+            "-- name: x\n-- scope: client\nSELECT 1\nWHERE a = $client",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "q.sql:4: $client is used but not declared (add '-- param client: <type>' to the header)"
+        );
+        let err = SavedQuery::parse(
+            "q.sql",
+            "-- name: x\n-- scope: client\n-- param p: money\nSELECT 1",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("q.sql:3: parameter 'p'"),
+            "{err:#}"
+        );
+        // a '$' inside a string or a comment is not a placeholder
+        let q = SavedQuery::parse(
+            "q.sql",
+            "-- name: x\n-- scope: client\n-- param a: int\nSELECT '$b', $a -- $c\n",
+        )
+        .unwrap();
+        let err = q.bind(&HashMap::new()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "q.sql:3: parameter 'a' is declared but no value was given"
+        );
+        let wrong = HashMap::from([("a".to_string(), ScalarValue::Utf8(Some("1".into())))]);
+        assert!(
+            q.bind(&wrong)
+                .unwrap_err()
+                .to_string()
+                .contains("declared Int but given Utf8")
+        );
+    }
+
+    #[test]
+    fn typed_values_parse() {
+        assert_eq!(
+            ParamKind::Date.value("2026-10-01").unwrap(),
+            ScalarValue::Date32(Some(20727))
+        );
+        assert_eq!(
+            ParamKind::Int.value("42").unwrap(),
+            ScalarValue::Int64(Some(42))
+        );
+        assert!(
+            ParamKind::Date
+                .value("October")
+                .unwrap_err()
+                .to_string()
+                .contains("'October' is not a date")
+        );
+        assert_eq!(
+            ParamKind::Bool.value("TRUE").unwrap(),
+            ScalarValue::Boolean(Some(true))
+        );
+    }
+}
