@@ -128,8 +128,8 @@ const CATEGORIES: [&str; 7] = [
 const WEEKDAY_WEIGHT: [f64; 7] = [1.25, 1.1, 1.0, 1.0, 0.85, 0.12, 0.08];
 /// Priority mix and lognormal medians (business minutes) of response and resolution.
 const PRIORITY_SHARE: [f64; 4] = [0.03, 0.12, 0.45, 0.40];
-const RESPONSE_MEDIAN: [f64; 4] = [12.0, 35.0, 110.0, 220.0];
-const RESOLUTION_MEDIAN: [f64; 4] = [150.0, 420.0, 900.0, 1700.0];
+const RESPONSE_MEDIAN: [f64; 4] = [10.0, 22.0, 60.0, 130.0];
+const RESOLUTION_MEDIAN: [f64; 4] = [100.0, 220.0, 480.0, 900.0];
 /// Default SLA targets: (response, resolution, business hours).
 const DEFAULT_TARGETS: [(i32, i32, bool); 4] = [
     (30, 240, false),
@@ -520,11 +520,11 @@ fn write_tables(folder: &Path, options: &Options) -> Result<Summary> {
                         let nps = rng.random::<bool>();
                         let noise: f64 = rng.random::<f64>() + rng.random::<f64>() - 1.0;
                         let score = if nps {
-                            (6.0 + 3.8 * c.satisfaction + 3.0 * noise)
+                            (6.8 + 3.2 * c.satisfaction + 3.0 * noise)
                                 .round()
                                 .clamp(0.0, 10.0)
                         } else {
-                            (2.9 + 2.0 * c.satisfaction + 1.4 * noise)
+                            (3.4 + 1.6 * c.satisfaction + 1.4 * noise)
                                 .round()
                                 .clamp(1.0, 5.0)
                         } as i32;
@@ -615,7 +615,7 @@ fn make_clients(
                     / 100.0,
                 weight,
                 satisfaction,
-                speed: 1.5 - 0.8 * satisfaction + rng.random_range(-0.1..0.1),
+                speed: 1.3 - 0.7 * satisfaction + rng.random_range(-0.1..0.1),
                 first_contact_share: 0.55 + 0.35 * satisfaction,
             })
         })

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod commands;
 pub mod generator;
 pub mod period;
+pub mod report;
 pub mod saved_queries;
 pub mod schema;
 pub mod session;

@@ -1,0 +1,89 @@
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::period::Period;
+use crate::report::{self, OutputFormat, ReportOptions};
+use crate::session::{EngineOptions, parse_memory};
+
+/// Engine settings shared by the commands that run queries.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Memory limit of the query engine (e.g. 2G); beyond it, work spills to disk.
+    #[arg(long, value_parser = parse_memory)]
+    pub memory_limit: Option<usize>,
+    /// Worker threads (default: the number of cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl EngineArgs {
+    pub fn options(&self) -> EngineOptions {
+        EngineOptions {
+            memory_limit: self.memory_limit,
+            threads: self.threads,
+        }
+    }
+}
+
+/// The report formats asked for.
+#[derive(Debug, Clone)]
+pub struct Formats(pub Vec<OutputFormat>);
+
+fn parse_formats(text: &str) -> Result<Formats> {
+    OutputFormat::parse(text).map(Formats)
+}
+
+/// Renders one report per client, an index and a team report for a period.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Data directory (one folder or file per table).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The period: a month (2026-10) or a quarter (2026-Q3), in each client's time zone.
+    #[arg(long, value_parser = Period::parse)]
+    pub period: Period,
+    /// Only this client (repeatable).
+    #[arg(long = "client")]
+    pub clients: Vec<String>,
+    /// Output formats: md, html or md,html.
+    #[arg(long, default_value = "md,html", value_parser = parse_formats)]
+    pub format: Formats,
+    /// Saved queries folder (default: the built-in queries).
+    #[arg(long)]
+    pub queries: Option<PathBuf>,
+    /// Templates folder (default: the built-in templates).
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+    /// Output folder; the period's reports go to OUT/<period>/, replacing that folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+pub async fn run(args: ReportArgs) -> Result<()> {
+    let started = Instant::now();
+    let options = ReportOptions {
+        data: args.data,
+        period: args.period,
+        clients: args.clients,
+        formats: args.format.0,
+        queries: args.queries,
+        templates: args.templates,
+        out: args.out,
+        engine: args.engine.options(),
+    };
+    let summary = report::run(&options).await?;
+    eprintln!(
+        "wrote {} files for {} clients to {} in {:.1} s",
+        summary.files,
+        summary.clients,
+        summary.folder.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", summary.folder.join("index.html").display());
+    Ok(())
+}

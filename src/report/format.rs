@@ -1,0 +1,132 @@
+//! Numbers for people, the same in Markdown and HTML: one decimal for percentages,
+//! `1 h 25 min` for durations, thousands separators for counts.
+
+/// How a KPI value reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A percentage, e.g. `95.0 %`.
+    Percent,
+    /// An NPS, e.g. `+60.0` (a score from -100 to 100, not a percentage).
+    Score,
+    /// A duration in minutes, e.g. `1 h 25 min`.
+    Minutes,
+    /// A count, e.g. `1,234`.
+    Count,
+    /// A ratio, e.g. `1.20`.
+    Ratio,
+    /// Money, e.g. `12,345.00`.
+    Money,
+}
+
+pub const MISSING: &str = "–";
+
+fn thousands(integer: u64) -> String {
+    let digits = integer.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn signed_count(value: f64) -> String {
+    let sign = if value < 0.0 { "−" } else { "" };
+    format!("{sign}{}", thousands(value.abs().round() as u64))
+}
+
+/// `20 min`, `1 h 25 min`, `26 h`, `< 1 min`.
+pub fn duration(minutes: f64) -> String {
+    let sign = if minutes < 0.0 { "−" } else { "" };
+    let total = minutes.abs().round() as u64;
+    if total == 0 && minutes != 0.0 {
+        return "< 1 min".into();
+    }
+    let (h, m) = (total / 60, total % 60);
+    let body = match (h, m) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{} h", thousands(h)),
+        (h, m) => format!("{} h {m} min", thousands(h)),
+    };
+    format!("{sign}{body}")
+}
+
+/// A value, or `–` when there is none.
+pub fn value(format: Format, value: Option<f64>) -> String {
+    let Some(v) = value.filter(|v| v.is_finite()) else {
+        return MISSING.into();
+    };
+    match format {
+        Format::Percent => format!("{v:.1} %"),
+        Format::Score => format!("{v:.1}"),
+        Format::Minutes => duration(v),
+        Format::Count => signed_count(v),
+        Format::Ratio => format!("{v:.2}"),
+        Format::Money => {
+            let cents = (v.abs() * 100.0).round() as u64;
+            let sign = if v < 0.0 { "−" } else { "" };
+            format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100)
+        }
+    }
+}
+
+/// The change from `previous` to `current`: `+2.3 pp`, `−5 min`, `+3`; `–` without both.
+pub fn change(format: Format, current: Option<f64>, previous: Option<f64>) -> String {
+    let (Some(c), Some(p)) = (
+        current.filter(|v| v.is_finite()),
+        previous.filter(|v| v.is_finite()),
+    ) else {
+        return MISSING.into();
+    };
+    let d = c - p;
+    let sign = if d > 0.0 {
+        "+"
+    } else if d < 0.0 {
+        "−"
+    } else {
+        "±"
+    };
+    let a = d.abs();
+    match format {
+        Format::Percent => format!("{sign}{a:.1} pp"),
+        Format::Score => format!("{sign}{a:.1}"),
+        Format::Minutes => format!("{sign}{}", duration(a)),
+        Format::Count => format!("{sign}{}", thousands(a.round() as u64)),
+        Format::Ratio => format!("{sign}{a:.2}"),
+        Format::Money => format!("{sign}{}", value(Format::Money, Some(a))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worked_examples_read_as_the_design_prints_them() {
+        assert_eq!(value(Format::Minutes, Some(400.0 / 20.0)), "20 min");
+        assert_eq!(value(Format::Percent, Some(90.0)), "90.0 %");
+        assert_eq!(value(Format::Percent, Some(95.0)), "95.0 %");
+        assert_eq!(value(Format::Score, Some(60.0)), "60.0");
+        assert_eq!(value(Format::Ratio, Some(1.2)), "1.20");
+        assert_eq!(value(Format::Count, Some(20.0)), "20");
+        assert_eq!(value(Format::Percent, Some(3.0)), "3.0 %");
+    }
+
+    #[test]
+    fn durations_and_changes() {
+        assert_eq!(duration(85.0), "1 h 25 min");
+        assert_eq!(duration(120.0), "2 h");
+        assert_eq!(duration(0.2), "< 1 min");
+        assert_eq!(duration(3000.0), "50 h");
+        assert_eq!(value(Format::Count, Some(1234567.0)), "1,234,567");
+        assert_eq!(value(Format::Money, Some(1234.5)), "1,234.50");
+        assert_eq!(value(Format::Percent, None), "–");
+        assert_eq!(value(Format::Percent, Some(f64::NAN)), "–");
+        assert_eq!(change(Format::Percent, Some(95.0), Some(92.7)), "+2.3 pp");
+        assert_eq!(change(Format::Minutes, Some(20.0), Some(25.0)), "−5 min");
+        assert_eq!(change(Format::Count, Some(3.0), Some(3.0)), "±0");
+        assert_eq!(change(Format::Count, Some(3.0), None), "–");
+    }
+}

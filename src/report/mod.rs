@@ -1,0 +1,217 @@
+//! The monthly report job: runs every saved query once for all clients, splits the
+//! results per client, and renders one report per client (Markdown and HTML) plus a
+//! portfolio index and an internal team report, into a staging folder that replaces
+//! `OUT/<period>` only when everything is written.
+
+pub mod charts;
+pub mod context;
+pub mod format;
+pub mod templates;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::period::{self, Period};
+use crate::saved_queries::{self, QueryResult, SavedQuery};
+use crate::session::{self, EngineOptions};
+use crate::write::{StagedDir, safe_file_stem, write_file};
+
+/// Output formats of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OutputFormat {
+    Markdown,
+    Html,
+}
+
+impl OutputFormat {
+    pub fn parse(text: &str) -> Result<Vec<Self>> {
+        let mut formats = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let format = match part {
+                "md" | "markdown" => Self::Markdown,
+                "html" => Self::Html,
+                other => bail!("unknown report format '{other}' (use md, html or md,html)"),
+            };
+            if !formats.contains(&format) {
+                formats.push(format);
+            }
+        }
+        if formats.is_empty() {
+            bail!("no report format given (use md, html or md,html)");
+        }
+        Ok(formats)
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Markdown => "md",
+            Self::Html => "html",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub data: PathBuf,
+    pub period: Period,
+    /// Only these clients (all active clients when empty).
+    pub clients: Vec<String>,
+    pub formats: Vec<OutputFormat>,
+    pub queries: Option<PathBuf>,
+    pub templates: Option<PathBuf>,
+    pub out: PathBuf,
+    pub engine: EngineOptions,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportSummary {
+    pub folder: PathBuf,
+    pub clients: usize,
+    pub files: usize,
+}
+
+fn progress_bar(length: u64) -> ProgressBar {
+    let bar = ProgressBar::new(length);
+    if let Ok(style) = ProgressStyle::with_template("{msg:30} [{bar:30}] {pos}/{len}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Runs the saved queries for the period and returns their results, the session's
+/// clients and SLA targets.
+pub async fn collect(
+    data: &Path,
+    period: &Period,
+    queries: &[SavedQuery],
+    engine: &EngineOptions,
+) -> Result<(
+    Vec<QueryResult>,
+    Vec<saved_queries::Row>,
+    Vec<saved_queries::Row>,
+)> {
+    let (ctx, _) = session::open(data, engine).await?;
+    period::register_periods(&ctx, period.grain)?;
+    let bar = progress_bar(queries.len() as u64);
+    let results = saved_queries::run_all(&ctx, queries, &saved_queries::period_params(period), |q| {
+        bar.set_message(format!("query {}", q.name));
+        bar.inc(1);
+    })
+    .await
+    .map_err(|e| {
+        let text = format!("{e:#}");
+        if text.contains("out of range") || text.contains("is invalid") || text.contains("calendar spec") || text.contains("time zone") {
+            e.context(format!("the data has values the KPI functions reject: run `mspkpi validate --data {}` to list them", data.display()))
+        } else {
+            e
+        }
+    })?;
+    bar.finish_and_clear();
+    let clients = saved_queries::rows(
+        &ctx.sql("SELECT client_id, name, timezone, calendar, onboarded_on, churned_on, mrr FROM clients ORDER BY client_id")
+            .await?
+            .collect()
+            .await?,
+    )?;
+    let targets = saved_queries::rows(
+        &ctx.sql("SELECT client_id, priority, response_minutes, resolution_minutes, business_hours FROM sla_targets ORDER BY priority")
+            .await?
+            .collect()
+            .await?,
+    )?;
+    Ok((results, clients, targets))
+}
+
+/// Renders the reports of one period.
+pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
+    let queries = saved_queries::load(options.queries.as_deref())?;
+    let templates = templates::Templates::load(options.templates.as_deref())?;
+    let (results, clients, targets) =
+        collect(&options.data, &options.period, &queries, &options.engine).await?;
+    let by_name: HashMap<&str, &QueryResult> =
+        results.iter().map(|r| (r.query.name.as_str(), r)).collect();
+
+    let active = context::active_clients(&clients, &options.period);
+    let selected: Vec<&saved_queries::Row> = if options.clients.is_empty() {
+        active
+    } else {
+        let mut chosen = Vec::new();
+        for id in &options.clients {
+            match active.iter().find(|c| context::text(c, "client_id") == *id) {
+                Some(c) => chosen.push(*c),
+                None => bail!("client '{id}' is not a client active in {}", options.period),
+            }
+        }
+        chosen
+    };
+    let files = context::file_stems(&selected);
+
+    let folder = options.out.join(options.period.to_string());
+    let staged = StagedDir::new(&folder)?;
+    let bar = progress_bar(selected.len() as u64);
+    let mut written = 0;
+    let mut index_rows = Vec::new();
+    for client in &selected {
+        let id = context::text(client, "client_id");
+        bar.set_message(format!("client {id}"));
+        let ctx = context::client(client, &files[&id], &options.period, &by_name, &targets)?;
+        index_rows.push(context::index_row(&ctx));
+        for &format in &options.formats {
+            let text = templates.render(format, "client", &ctx)?;
+            write_file(
+                &staged
+                    .path()
+                    .join(format!("{}.{}", files[&id], format.extension())),
+                text.as_bytes(),
+            )?;
+            written += 1;
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let index = context::index(index_rows, &options.period, &by_name)?;
+    let team = context::team(&options.period, &by_name)?;
+    for &format in &options.formats {
+        for (name, ctx) in [("index", &index), ("team", &team)] {
+            let text = templates.render(format, name, ctx)?;
+            write_file(
+                &staged.path().join(format!("{name}.{}", format.extension())),
+                text.as_bytes(),
+            )?;
+            written += 1;
+        }
+    }
+    staged.commit()?;
+    Ok(ReportSummary {
+        folder,
+        clients: selected.len(),
+        files: written,
+    })
+}
+
+/// The file stem of a client's report (safe and unique).
+pub fn client_file_stem(id: &str) -> String {
+    safe_file_stem(id)
+}
+
+/// The last complete period of the data: the latest `created_at` month, minus one.
+pub async fn last_complete_month(data: &Path) -> Result<Period> {
+    let (ctx, _) = session::open(data, &EngineOptions::default()).await?;
+    let rows = saved_queries::rows(
+        &ctx.sql("SELECT CAST(max(created_at) AS DATE) AS last FROM tickets")
+            .await?
+            .collect()
+            .await?,
+    )?;
+    let last = rows
+        .first()
+        .and_then(|r| r.get("last"))
+        .and_then(|v| v.as_str())
+        .context("the tickets table is empty")?;
+    let date = chrono::NaiveDate::parse_from_str(last, "%Y-%m-%d")
+        .with_context(|| format!("unexpected date {last}"))?;
+    Ok(Period::containing(date, period::Grain::Month).previous(1))
+}
