@@ -4,10 +4,26 @@
 
 pub mod catalog;
 pub mod commands;
+pub mod export;
 pub mod generator;
+pub mod output;
 pub mod period;
 pub mod report;
 pub mod saved_queries;
 pub mod schema;
 pub mod session;
 pub mod write;
+
+/// An error and its causes as one line, without the repetitions that arise when a
+/// cause's message already contains its own source (as DataFusion's errors do).
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if parts.iter().any(|p| p.contains(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}

@@ -17,6 +17,9 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     Generate(commands::generate::GenerateArgs),
     Report(commands::report::ReportArgs),
+    Sql(commands::sql::SqlArgs),
+    Export(commands::export::ExportArgs),
+    Functions(commands::functions::FunctionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,12 +39,15 @@ fn main() -> ExitCode {
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Generate(args) => commands::generate::run(args),
             Command::Report(args) => commands::report::run(args).await,
+            Command::Sql(args) => commands::sql::run(args).await,
+            Command::Export(args) => commands::export::run(args).await,
+            Command::Functions(args) => commands::functions::run(args),
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", mspkpi::error_message(&error));
             ExitCode::FAILURE
         }
     }

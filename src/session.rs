@@ -36,7 +36,8 @@ pub fn context(options: &EngineOptions) -> Result<SessionContext> {
         .with_default_features()
         .build();
     mspkpi_udfs::register_all(&mut state).context("cannot register the mspkpi functions")?;
-    Ok(SessionContext::new_with_state(state))
+    // Analysts can also query files by path: SELECT * FROM 'facts/'.
+    Ok(SessionContext::new_with_state(state).enable_url_table())
 }
 
 /// A session over a data directory: its tables checked and registered.

@@ -1,0 +1,46 @@
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::report::EngineArgs;
+use crate::export;
+use crate::period::Period;
+use crate::report;
+use crate::saved_queries;
+
+/// Writes the KPI facts of a period as Parquet, partitioned by period.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Data directory.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The period: 2026-10 or 2026-Q3.
+    #[arg(long, value_parser = Period::parse)]
+    pub period: Period,
+    /// Saved queries folder (default: the built-in queries).
+    #[arg(long)]
+    pub queries: Option<PathBuf>,
+    /// Output folder; the facts go to OUT/period=<period>/.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+pub async fn run(args: ExportArgs) -> Result<()> {
+    let started = Instant::now();
+    let queries = saved_queries::load(args.queries.as_deref())?;
+    let (results, _, _) =
+        report::collect(&args.data, &args.period, &queries, &args.engine.options()).await?;
+    let facts = export::facts(&results, &args.period)?;
+    let partition = export::write(&args.out, &args.period, &facts)?;
+    eprintln!(
+        "wrote {} KPI facts to {} in {:.1} s",
+        facts.num_rows(),
+        partition.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
