@@ -288,7 +288,13 @@ pub async fn register(ctx: &SessionContext, dir: &Path) -> Result<Vec<TableSourc
         ));
         anyhow::bail!("{}", message.join("\n"));
     }
-    for source in &inspection.tables {
+    register_sources(ctx, &inspection.tables).await?;
+    Ok(inspection.tables)
+}
+
+/// Registers tables already inspected.
+pub async fn register_sources(ctx: &SessionContext, sources: &[TableSource]) -> Result<()> {
+    for source in sources {
         register_table(ctx, source).await.with_context(|| {
             format!(
                 "cannot register table '{}' from {}",
@@ -297,7 +303,7 @@ pub async fn register(ctx: &SessionContext, dir: &Path) -> Result<Vec<TableSourc
             )
         })?;
     }
-    Ok(inspection.tables)
+    Ok(())
 }
 
 async fn register_table(ctx: &SessionContext, source: &TableSource) -> Result<()> {

@@ -12,6 +12,7 @@ pub mod report;
 pub mod saved_queries;
 pub mod schema;
 pub mod session;
+pub mod validate;
 pub mod write;
 
 /// An error and its causes as one line, without the repetitions that arise when a

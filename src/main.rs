@@ -20,6 +20,7 @@ enum Command {
     Sql(commands::sql::SqlArgs),
     Export(commands::export::ExportArgs),
     Functions(commands::functions::FunctionsArgs),
+    Validate(commands::validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +35,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Command::Validate(args) = cli.command {
+        // 0 clean, 1 errors in the data, 2 could not run.
+        return match runtime.block_on(commands::validate::run(args)) {
+            Ok(false) => ExitCode::SUCCESS,
+            Ok(true) => ExitCode::from(1),
+            Err(error) => {
+                eprintln!("error: {}", mspkpi::error_message(&error));
+                ExitCode::from(2)
+            }
+        };
+    }
     let result = runtime.block_on(async {
         match cli.command {
             Command::Demo(args) => commands::demo::run(args).await,
@@ -42,6 +54,7 @@ fn main() -> ExitCode {
             Command::Sql(args) => commands::sql::run(args).await,
             Command::Export(args) => commands::export::run(args).await,
             Command::Functions(args) => commands::functions::run(args),
+            Command::Validate(_) => Ok(()),
         }
     });
     match result {

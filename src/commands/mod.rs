@@ -6,3 +6,4 @@ pub mod functions;
 pub mod generate;
 pub mod report;
 pub mod sql;
+pub mod validate;

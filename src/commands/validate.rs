@@ -1,0 +1,33 @@
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+
+use crate::validate;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ValidateFormat {
+    Text,
+    Json,
+}
+
+/// Checks a data directory against the schema and the data-quality rules. Exit code 0
+/// when clean, 1 when there are errors, 2 when it could not run.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Data directory.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ValidateFormat,
+}
+
+/// Returns whether the data has errors.
+pub async fn run(args: ValidateArgs) -> Result<bool> {
+    let report = validate::validate(&args.data).await?;
+    match args.format {
+        ValidateFormat::Text => print!("{}", report.text()),
+        ValidateFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    Ok(report.errors() > 0)
+}
