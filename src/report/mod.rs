@@ -160,7 +160,9 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
         let ctx = context::client(client, &files[&id], &options.period, &by_name, &targets)?;
         index_rows.push(context::index_row(&ctx));
         for &format in &options.formats {
-            let text = templates.render(format, "client", &ctx)?;
+            let text = templates
+                .render(format, "client", &ctx)
+                .with_context(|| format!("the report of client '{id}'"))?;
             write_file(
                 &staged
                     .path()

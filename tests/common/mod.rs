@@ -158,3 +158,254 @@ pub async fn saved_results(dir: &Path, period: &str) -> Vec<mspkpi::saved_querie
     .await
     .unwrap()
 }
+
+pub const MIN: i64 = 60_000_000;
+
+/// A ticket row: id, client, technician, priority, created, first response, resolved,
+/// closed, contacts.
+#[allow(clippy::too_many_arguments)]
+pub fn ticket(
+    id: &str,
+    client: &str,
+    priority: &str,
+    created: i64,
+    response: Option<i64>,
+    resolved: Option<i64>,
+    closed: Option<i64>,
+    contacts: Option<i32>,
+) -> Vec<Cell> {
+    let t = |v: Option<i64>| v.map_or(Cell::Null, Cell::T);
+    vec![
+        s(id),
+        s(client),
+        s("tech-1"),
+        s(priority),
+        s("network"),
+        Cell::T(created),
+        t(response),
+        t(resolved),
+        t(closed),
+        contacts.map_or(Cell::Null, Cell::I),
+    ]
+}
+
+/// The design's worked examples, one client each, plus period-attribution cases for a
+/// New York client without a calendar.
+pub fn worked_examples(dir: &std::path::Path) {
+    let october = utc("2026-10-05 10:00");
+    let mut tickets = Vec::new();
+    // R: 20 responses of 20 minutes = 400 minutes -> 20 min average
+    for i in 0..20 {
+        let c = october + i * 60 * MIN;
+        tickets.push(ticket(
+            &format!("R{i}"),
+            "R",
+            "P4",
+            c,
+            Some(c + 20 * MIN),
+            None,
+            None,
+            None,
+        ));
+    }
+    // F: 90 of 100 resolved on first contact
+    for i in 0..100 {
+        let c = october + i * 60 * MIN;
+        tickets.push(ticket(
+            &format!("F{i}"),
+            "F",
+            "P4",
+            c,
+            None,
+            Some(c + 100 * MIN),
+            None,
+            Some(if i < 90 { 1 } else { 2 }),
+        ));
+    }
+    // S: 95 of 100 P3 responses within the 60-minute wall-clock target
+    for i in 0..100 {
+        let c = october + i * 60 * MIN;
+        let response = if i < 95 { 30 } else { 90 };
+        tickets.push(ticket(
+            &format!("S{i}"),
+            "S",
+            "P3",
+            c,
+            Some(c + response * MIN),
+            None,
+            None,
+            None,
+        ));
+    }
+    // O: 120 opened, 100 closed
+    for i in 0..120 {
+        let c = october + i * 60 * MIN;
+        let closed = (i < 100).then_some(c + 30 * MIN);
+        tickets.push(ticket(
+            &format!("O{i}"),
+            "O",
+            "P4",
+            c,
+            None,
+            None,
+            closed,
+            None,
+        ));
+    }
+    // E: 10 tickets worked 300 minutes; T: technician tech-9 worked 500 minutes on 25 tickets
+    for i in 0..10 {
+        tickets.push(ticket(
+            &format!("E{i}"),
+            "E",
+            "P4",
+            october,
+            None,
+            None,
+            None,
+            None,
+        ));
+    }
+    for i in 0..25 {
+        tickets.push(ticket(
+            &format!("TT{i}"),
+            "T",
+            "P4",
+            october,
+            None,
+            None,
+            None,
+            None,
+        ));
+    }
+    // P (New York, no calendar): created in October, resolved in November; response
+    // breached at an October deadline but answered in November; created 23:30 local on
+    // 31 October (03:30 UTC on 1 November).
+    let p1 = utc("2026-10-20 10:00");
+    tickets.push(ticket(
+        "P1",
+        "P",
+        "P3",
+        p1,
+        Some(p1 + 20 * MIN),
+        Some(utc("2026-11-03 10:00")),
+        None,
+        Some(1),
+    ));
+    let p2 = utc("2026-10-30 12:00");
+    tickets.push(ticket(
+        "P2",
+        "P",
+        "P3",
+        p2,
+        Some(utc("2026-11-02 09:00")),
+        None,
+        None,
+        None,
+    ));
+    tickets.push(ticket(
+        "P3",
+        "P",
+        "P4",
+        utc("2026-11-01 03:30"),
+        None,
+        None,
+        None,
+        None,
+    ));
+    write_table(dir, "tickets", &tickets);
+
+    let mut entries = Vec::new();
+    for i in 0..20 {
+        entries.push(vec![
+            s(&format!("E{}", i % 10)),
+            s("tech-1"),
+            ts("2026-10-06 10:00"),
+            Cell::F(15.0),
+        ]);
+    }
+    for i in 0..25 {
+        entries.push(vec![
+            s(&format!("TT{i}")),
+            s("tech-9"),
+            ts("2026-10-07 10:00"),
+            Cell::F(20.0),
+        ]);
+    }
+    write_table(dir, "time_entries", &entries);
+
+    // N: 70 promoters, 20 passives, 10 detractors -> NPS 60
+    let surveys: Vec<Vec<Cell>> = (0..100)
+        .map(|i| {
+            let score = if i < 70 {
+                9 + i % 2
+            } else if i < 90 {
+                7 + i % 2
+            } else {
+                i % 7
+            };
+            vec![
+                s(&format!("N{i}")),
+                s("N"),
+                Cell::Null,
+                ts("2026-10-10 12:00"),
+                s("nps"),
+                Cell::I(score),
+            ]
+        })
+        .collect();
+    write_table(dir, "surveys", &surveys);
+
+    // 100 clients; X1..X3 churn in October 2026, nobody else in the year before.
+    let mut clients = Vec::new();
+    for id in ["R", "F", "S", "O", "E", "T", "N"] {
+        clients.push(vec![
+            s(id),
+            s(&format!("Client {id}")),
+            s("UTC"),
+            s("24x7"),
+            date("2025-01-01"),
+            Cell::Null,
+            Cell::F(1000.0),
+        ]);
+    }
+    clients.push(vec![
+        s("P"),
+        s("Client P"),
+        s("America/New_York"),
+        Cell::Null,
+        date("2025-01-01"),
+        Cell::Null,
+        Cell::F(1000.0),
+    ]);
+    for i in 1..=92 {
+        let churned = if i <= 3 {
+            date("2026-10-15")
+        } else {
+            Cell::Null
+        };
+        clients.push(vec![
+            s(&format!("X{i}")),
+            s(&format!("Filler {i}")),
+            s("UTC"),
+            Cell::Null,
+            date("2025-01-01"),
+            churned,
+            Cell::F(1000.0),
+        ]);
+    }
+    write_table(dir, "clients", &clients);
+
+    let targets: Vec<Vec<Cell>> = ["P1", "P2", "P3", "P4"]
+        .iter()
+        .map(|p| {
+            vec![
+                Cell::Null,
+                s(p),
+                Cell::I(60),
+                Cell::I(10_000),
+                Cell::B(false),
+            ]
+        })
+        .collect();
+    write_table(dir, "sla_targets", &targets);
+}
