@@ -43,8 +43,13 @@ pub struct SqlArgs {
     pub engine: EngineArgs,
 }
 
-/// `name=value` or `name:type=value`.
-pub fn parse_param(text: &str) -> Result<(String, ScalarValue)> {
+/// `name=value` or `name:type=value`, with the whole reason on failure (clap shows
+/// only the error's own message).
+pub fn parse_param(text: &str) -> std::result::Result<(String, ScalarValue), String> {
+    parse_param_value(text).map_err(|e| format!("{e:#}"))
+}
+
+fn parse_param_value(text: &str) -> Result<(String, ScalarValue)> {
     let (key, value) = text.split_once('=').with_context(|| {
         format!("'{text}' is not a parameter (use name=value or name:type=value)")
     })?;
