@@ -327,10 +327,12 @@ async fn check(ctx: &SessionContext, sql: &str) -> Result<(u64, Vec<String>)> {
         return Ok((0, Vec::new()));
     }
     let examples = strings(
-        &ctx.sql(&format!("SELECT key FROM ({sql}) ORDER BY key LIMIT 5"))
-            .await?
-            .collect()
-            .await?,
+        &ctx.sql(&format!(
+            "SELECT DISTINCT key FROM ({sql}) ORDER BY key LIMIT 5"
+        ))
+        .await?
+        .collect()
+        .await?,
     )?;
     Ok((count, examples))
 }
@@ -438,14 +440,38 @@ pub async fn validate(dir: &Path) -> Result<ValidationReport> {
             |c| mspkpi_udfs::Calendar::parse(c).err().map(|e| e.to_string()),
         )
         .await?;
-        for (value, count, why) in zones.into_iter().chain(calendars) {
-            findings.push(Finding {
-                table: "clients".into(),
-                severity: Severity::Error,
-                problem: format!("{why}: '{value}'").replace("Execution error: ", ""),
-                count,
-                examples: vec![format!("in {}", where_of("clients"))],
-            });
+        let file = where_of("clients");
+        for (column, bad) in [("timezone", zones), ("calendar", calendars)] {
+            for (value, count, why) in bad {
+                let sql = format!(
+                    "SELECT DISTINCT client_id FROM clients WHERE {column} = $value ORDER BY client_id LIMIT 5"
+                );
+                let ids = strings(
+                    &ctx.sql(&sql)
+                        .await?
+                        .with_param_values(vec![(
+                            "value",
+                            datafusion::scalar::ScalarValue::Utf8(Some(value.clone())),
+                        )])?
+                        .collect()
+                        .await?,
+                )?;
+                let problem = if column == "timezone" {
+                    format!("{why}: '{value}'")
+                } else {
+                    why.replace("Execution error: ", "")
+                };
+                findings.push(Finding {
+                    table: "clients".into(),
+                    severity: Severity::Error,
+                    problem,
+                    count,
+                    examples: ids
+                        .into_iter()
+                        .map(|id| format!("{id} in {file}"))
+                        .collect(),
+                });
+            }
         }
     }
     let tables = inspection

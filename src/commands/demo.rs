@@ -17,16 +17,21 @@ pub struct DemoArgs {
     pub out: PathBuf,
 }
 
-pub async fn run(args: DemoArgs) -> Result<()> {
-    let started = Instant::now();
-    let data = args.out.join("data");
-    let options = Options {
+/// The demo's sample: a few dozen clients, about a year of history, a fixed seed.
+pub fn sample_options() -> Options {
+    Options {
         clients: 36,
         tickets: 60_000,
         months: 13,
         seed: 2026,
         start: (2025, 10),
-    };
+    }
+}
+
+pub async fn run(args: DemoArgs) -> Result<()> {
+    let started = Instant::now();
+    let data = args.out.join("data");
+    let options = sample_options();
     eprintln!(
         "generating a sample history of {} clients into {} ...",
         options.clients,

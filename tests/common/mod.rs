@@ -92,6 +92,11 @@ pub fn date(text: &str) -> Cell {
 
 /// Writes rows of a canonical table to `dir/<table>/part-0.parquet`.
 pub fn write_table(dir: &Path, table: &str, rows: &[Vec<Cell>]) {
+    write_table_file(dir, table, "part-0.parquet", rows);
+}
+
+/// Writes rows of a canonical table to `dir/<table>/<file>`.
+pub fn write_table_file(dir: &Path, table: &str, file: &str, rows: &[Vec<Cell>]) {
     use arrow::array::*;
     use mspkpi::schema::Kind;
     let table = mspkpi::schema::table(table).unwrap();
@@ -133,7 +138,7 @@ pub fn write_table(dir: &Path, table: &str, rows: &[Vec<Cell>]) {
         })
         .collect();
     let batch = RecordBatch::try_new(table.schema(), columns).unwrap();
-    let path = dir.join(table.name).join("part-0.parquet");
+    let path = dir.join(table.name).join(file);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let mut writer =
         ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), None).unwrap();
