@@ -201,7 +201,7 @@ async fn rows_count_in_the_period_their_outcome_became_known() {
 mod independent {
     use std::collections::{BTreeMap, HashMap};
 
-    use arrow::array::{Array, AsArray, RecordBatch};
+    use arrow::array::{AsArray, RecordBatch};
     use arrow::datatypes::{DataType, Int32Type, TimestampMicrosecondType};
     use chrono::{Datelike, TimeZone};
 

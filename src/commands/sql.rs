@@ -236,10 +236,10 @@ async fn shell(
             Err(error) => return Err(error).context("cannot read input"),
         }
     }
-    if !buffer.trim().is_empty() {
-        if let Err(error) = execute(ctx, &buffer, params, format, None, max_rows).await {
-            eprintln!("error: {}", crate::error_message(&error));
-        }
+    if !buffer.trim().is_empty()
+        && let Err(error) = execute(ctx, &buffer, params, format, None, max_rows).await
+    {
+        eprintln!("error: {}", crate::error_message(&error));
     }
     if let Some(path) = &history {
         let _ = editor.save_history(path);

@@ -27,6 +27,8 @@ struct Kpi {
     headline: bool,
 }
 
+// One row of the KPI table below: a constructor keeps the table to a line per KPI.
+#[allow(clippy::too_many_arguments)]
 const fn kpi(
     key: &'static str,
     label: &'static str,
@@ -319,7 +321,7 @@ pub fn file_stems(clients: &[&Row]) -> HashMap<String, String> {
 
 /// The row per period that stands for the whole client (the `all` row where a
 /// query splits by priority).
-fn main_rows<'a>(rows: &'a [Row]) -> BTreeMap<String, &'a Row> {
+fn main_rows(rows: &[Row]) -> BTreeMap<String, &Row> {
     rows.iter()
         .filter(|r| r.get("priority").is_none_or(|p| p == "all"))
         .map(|r| (text(r, "period"), r))

@@ -236,13 +236,6 @@ impl Calendar {
         offset_micros(self.zone, utc)
     }
 
-    /// The UTC instant at which the local clock reads `local`. A time skipped by a
-    /// daylight-saving jump maps to the instant of the jump's end (it is read with the
-    /// offset in force before the jump); a repeated time maps to its first occurrence.
-    fn local_to_utc(&self, local: i64) -> i64 {
-        local_to_utc(self.zone, local)
-    }
-
     #[inline]
     fn is_holiday(&self, day: i64) -> bool {
         !self.holidays.is_empty() && self.holidays.binary_search(&day).is_ok()
@@ -291,11 +284,22 @@ impl Calendar {
             return 0;
         }
         let offset = self.offset_micros(from);
-        if offset == self.offset_micros(to) {
-            return self.constant_offset_span(from, to, offset);
+        match self.offset_change(from, to) {
+            None => self.constant_offset_span(from, to, offset),
+            // A daylight-saving change lies inside: count each side with its own offset.
+            Some(change) => {
+                self.constant_offset_span(from, change, offset) + self.short_span(change, to)
+            }
         }
-        // A daylight-saving change lies inside: find it (offsets change on whole
-        // seconds) and count each side with its own offset.
+    }
+
+    /// The first instant in `(from, to]` at which the offset differs from the one at
+    /// `from`, if any (offsets change on whole seconds, at most once a week).
+    fn offset_change(&self, from: i64, to: i64) -> Option<i64> {
+        let offset = self.offset_micros(from);
+        if self.offset_micros(to) == offset {
+            return None;
+        }
         let (mut before, mut after) = (from, to);
         while after - before > 1 {
             let mid = before + (after - before) / 2;
@@ -305,7 +309,41 @@ impl Calendar {
                 after = mid;
             }
         }
-        self.constant_offset_span(from, after, offset) + self.short_span(after, to)
+        Some(after)
+    }
+
+    /// Within the local interval `[from, to)` of one offset: the local instant at which
+    /// `remaining` business microseconds have passed, or the business microseconds the
+    /// interval holds when that is not enough.
+    fn local_deadline(
+        &self,
+        from: i64,
+        to: i64,
+        mut remaining: i64,
+    ) -> std::result::Result<i64, i64> {
+        let mut used = 0;
+        if from >= to {
+            return Err(0);
+        }
+        for day in from.div_euclid(MICROS_PER_DAY)..=(to - 1).div_euclid(MICROS_PER_DAY) {
+            if self.is_holiday(day) {
+                continue;
+            }
+            let midnight = day * MICROS_PER_DAY;
+            for &(start, end) in &self.week[weekday(day)] {
+                let open = (midnight + start).max(from);
+                let close = (midnight + end).min(to);
+                if close <= open {
+                    continue;
+                }
+                if close - open >= remaining {
+                    return Ok(open + remaining);
+                }
+                remaining -= close - open;
+                used += close - open;
+            }
+        }
+        Err(used)
     }
 
     /// Business time between two UTC instants, in microseconds; negative when `to` is
@@ -352,28 +390,20 @@ impl Calendar {
             remaining -= week;
             cursor += MICROS_PER_WEEK;
         }
-        // The deadline is within the next week: walk its days in local time.
-        let first_day = (cursor + self.offset_micros(cursor)).div_euclid(MICROS_PER_DAY);
-        for day in first_day..first_day + 9 {
-            if self.is_holiday(day) {
-                continue;
+        // The deadline is within the next week: walk it in spans of one offset, in
+        // local time, exactly as business_micros counts.
+        let mut span_start = cursor;
+        let week_end = cursor + MICROS_PER_WEEK;
+        while span_start < week_end {
+            let offset = self.offset_micros(span_start);
+            let span_end = self.offset_change(span_start, week_end).unwrap_or(week_end);
+            match self.local_deadline(span_start + offset, span_end + offset, remaining) {
+                Ok(local) => return Ok(local - offset),
+                Err(used) => remaining -= used,
             }
-            let midnight = day * MICROS_PER_DAY;
-            for &(start, end) in &self.week[weekday(day)] {
-                let open = self.local_to_utc(midnight + start).max(cursor);
-                let close = self.local_to_utc(midnight + end);
-                if close <= open {
-                    continue;
-                }
-                if close - open >= remaining {
-                    return Ok(open + remaining);
-                }
-                remaining -= close - open;
-            }
+            span_start = span_end;
         }
-        exec_err!(
-            "business_deadline: no deadline found within a week after {cursor} µs (calendar ranges around a daylight-saving change?)"
-        )
+        exec_err!("business_deadline: no deadline found within a week after {cursor} µs")
     }
 }
 

@@ -18,7 +18,7 @@ const FROM: i64 = 1_764_547_200_000_000;
 const UNTIL: i64 = 1_811_808_000_000_000;
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 3000, .. ProptestConfig::default() })]
 
     #[test]
     fn additive_and_bounded(spec in 0..SPECS.len(), mut points in proptest::collection::vec(FROM..UNTIL, 3)) {
