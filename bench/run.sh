@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Benchmarks mspkpi and writes bench/RESULTS.md (never edit that file by hand).
+#
+#   bench/run.sh                       # 10M tickets, 1,000 clients, 24 months, 2 threads
+#   TICKETS=1000000 ROWS=2000000 bench/run.sh   # a quicker run
+#
+# In one process (interleaved rounds, median of 7+): each KPI aggregate against its
+# fastest DataFusion built-in formulation and the cheapest query reading the same
+# columns, on an in-memory table of ROWS rows grouped by ~1,000 and ~100,000 keys;
+# business_minutes and local_month on the generated tickets. As whole processes
+# (RUNS runs, median and min/max): the report job with its peak memory, the same KPIs
+# by hand in DataFusion (mspkpi sql), DuckDB and Polars, and a scan floor.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TICKETS=${TICKETS:-10000000}
+CLIENTS=${CLIENTS:-1000}
+MONTHS=${MONTHS:-24}
+THREADS=${THREADS:-2}
+ROWS=${ROWS:-20000000}
+RUNS=${RUNS:-5}
+DATA=${DATA:-target/bench-data-$TICKETS}
+OUT=target/bench
+mkdir -p "$OUT"
+
+cargo build --release --quiet
+BIN=./target/release/mspkpi
+python3 -m pip install --quiet duckdb polars pyarrow
+
+if [ ! -d "$DATA/tickets" ]; then
+  echo "generating $TICKETS tickets into $DATA ..." >&2
+  /usr/bin/time -v "$BIN" generate --out "$DATA" --tickets "$TICKETS" --clients "$CLIENTS" --months "$MONTHS" 2> "$OUT/generate.time"
+fi
+PERIOD=$("$BIN" sql --data "$DATA" --format csv "SELECT to_char(CAST(max(created_at) AS DATE) - INTERVAL '1 month', '%Y-%m') AS p FROM tickets" | tail -1)
+
+echo "in-process benchmarks ..." >&2
+cargo bench --quiet --bench kpis -- --rows "$ROWS" --threads "$THREADS" --data "$DATA" > "$OUT/inprocess.md"
+
+median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'; }
+seconds() { local s e; s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+
+echo "whole-process benchmarks ..." >&2
+{
+  echo "### Whole processes, $THREADS threads, $RUNS runs: median (min-max) seconds"
+  echo
+  echo "| case | mspkpi functions | DataFusion built-ins | DuckDB | Polars |"
+  echo "|---|---:|---:|---:|---:|"
+  FCR_MINE="SELECT client_id, local_month(resolved_at, 'America/New_York') AS m, fcr_rate(contacts) AS fcr FROM tickets WHERE resolved_at IS NOT NULL GROUP BY 1, 2"
+  FCR_BUILTIN="SELECT client_id, date_trunc('month', arrow_cast(resolved_at, 'Timestamp(Microsecond, Some(\"America/New_York\"))')) AS m, 100.0 * count(*) FILTER (WHERE contacts = 1) / count(contacts) AS fcr FROM tickets WHERE resolved_at IS NOT NULL GROUP BY 1, 2"
+  NPS_MINE="SELECT client_id, local_month(submitted_at, 'America/New_York') AS m, nps(score) AS nps FROM surveys WHERE kind = 'nps' GROUP BY 1, 2"
+  NPS_BUILTIN="SELECT client_id, date_trunc('month', arrow_cast(submitted_at, 'Timestamp(Microsecond, Some(\"America/New_York\"))')) AS m, 100.0 * (count(*) FILTER (WHERE score >= 9) - count(*) FILTER (WHERE score <= 6)) / count(score) AS nps FROM surveys WHERE kind = 'nps' GROUP BY 1, 2"
+  FLOOR="SELECT count(*), sum(contacts), count(resolved_at) FROM tickets"
+  for kpi in fcr nps floor; do
+    case $kpi in
+      fcr) mine=$FCR_MINE; builtin=$FCR_BUILTIN; label="FCR per client and month";;
+      nps) mine=$NPS_MINE; builtin=$NPS_BUILTIN; label="NPS per client and month";;
+      floor) mine=$FLOOR; builtin=$FLOOR; label="scan floor (count, sum(contacts), count(resolved_at))";;
+    esac
+    m=$(for i in $(seq "$RUNS"); do seconds "$BIN" sql --threads "$THREADS" --data "$DATA" --format csv "$mine"; done | median)
+    b=$(for i in $(seq "$RUNS"); do seconds "$BIN" sql --threads "$THREADS" --data "$DATA" --format csv "$builtin"; done | median)
+    d=$(for i in $(seq "$RUNS"); do seconds python3 bench/peers.py duckdb "$kpi" "$DATA" "$THREADS"; done | median)
+    p=$(for i in $(seq "$RUNS"); do POLARS_MAX_THREADS=$THREADS seconds python3 bench/peers.py polars "$kpi" "$DATA" "$THREADS"; done | median)
+    echo "| $label | $m | $b | $d | $p |"
+  done
+  echo
+  echo "(Whole processes include start-up: Python's imports for DuckDB and Polars, the catalog's footer checks for mspkpi.)"
+  echo
+  echo "### The report job for $PERIOD over all clients (md and html), $RUNS runs"
+  echo
+  rm -rf "$OUT/reports"
+  times=()
+  peak=0
+  for i in $(seq "$RUNS"); do
+    /usr/bin/time -v "$BIN" report --threads "$THREADS" --data "$DATA" --period "$PERIOD" --out "$OUT/reports" 2> "$OUT/report.time" > /dev/null
+    times+=("$(grep 'Elapsed (wall clock)' "$OUT/report.time" | awk -F': ' '{split($2, t, ":"); print (length(t) == 3 ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2])}')")
+    kb=$(grep 'Maximum resident set size' "$OUT/report.time" | awk '{print $NF}')
+    [ "$kb" -gt "$peak" ] && peak=$kb
+  done
+  echo "| wall seconds, median (min-max) | peak memory |"
+  echo "|---:|---:|"
+  echo "| $(printf '%s\n' "${times[@]}" | median) | $((peak / 1024)) MiB |"
+  echo
+  if [ -f "$OUT/generate.time" ]; then
+    echo "Generating the data took $(grep 'Elapsed (wall clock)' "$OUT/generate.time" | awk -F': ' '{print $2}') (peak $(( $(grep 'Maximum resident set size' "$OUT/generate.time" | awk '{print $NF}') / 1024 )) MiB)."
+    echo
+  fi
+} > "$OUT/processes.md"
+
+{
+  echo "# Benchmark results"
+  echo
+  echo "Written by \`bench/run.sh\`; do not edit by hand."
+  echo
+  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
+  echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "- command: \`TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS ROWS=$ROWS RUNS=$RUNS bench/run.sh\`"
+  echo "- data: $("$BIN" sql --data "$DATA" --format csv "SELECT (SELECT count(*) FROM tickets) || ' tickets, ' || (SELECT count(*) FROM surveys) || ' survey answers, ' || (SELECT count(*) FROM clients) || ' clients'" | tail -1)"
+  echo "- peers: duckdb $(python3 -c 'import duckdb; print(duckdb.__version__)'), polars $(python3 -c 'import polars; print(polars.__version__)'), $(rustc --version)"
+  echo
+  echo "Ratios: × built-in = mspkpi's time ÷ the fastest DataFusion built-in formulation of the same KPI (target ≤ 0.8); × floor = ÷ the cheapest query reading the same columns with the same GROUP BY (target ≤ 1.3)."
+  echo
+  cat "$OUT/inprocess.md"
+  cat "$OUT/processes.md"
+} > bench/RESULTS.md
+cat bench/RESULTS.md
