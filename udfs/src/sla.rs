@@ -1,8 +1,9 @@
 //! The SLA state of one ticket at a moment, shared by `sla_met` and `sla_compliance`.
 
+use arrow::datatypes::DataType;
 use datafusion_common::{Result, exec_err};
 
-use crate::args::MICROS_PER_MINUTE;
+use crate::args::{MICROS_PER_MINUTE, coerce_integer, coerce_temporal, coerce_text};
 use crate::calendar::Calendar;
 
 /// The state at `as_of` (instants in UTC microseconds): `Some(true)` done within
@@ -31,4 +32,18 @@ pub fn sla_state(
         None if elapsed(as_of) > target => Some(false),
         None => None,
     })
+}
+
+/// The argument types of `(created_at, done_at, target_minutes, as_of [, calendar])`.
+pub fn sla_arg_types(function: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+    let mut types = vec![
+        coerce_temporal(function, "created_at", &arg_types[0])?,
+        coerce_temporal(function, "done_at", &arg_types[1])?,
+        coerce_integer(function, "target_minutes", &arg_types[2])?,
+        coerce_temporal(function, "as_of", &arg_types[3])?,
+    ];
+    if let Some(calendar) = arg_types.get(4) {
+        types.push(coerce_text(function, "calendar", calendar)?);
+    }
+    Ok(types)
 }

@@ -7,13 +7,10 @@ use datafusion_common::Result;
 use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
-use crate::args::{
-    PerRow, check_arity, coerce_integer, coerce_temporal, coerce_text, integers_as_i64,
-    temporal_as_micros,
-};
+use crate::args::{PerRow, check_arity, integers_as_i64, temporal_as_micros};
 use crate::calendar::Calendar;
 use crate::ratio::{RatioAggregate, RatioFunction, RatioKernel, for_each_weighted};
-use crate::sla::sla_state;
+use crate::sla::{sla_arg_types, sla_state};
 
 #[user_doc(
     doc_section(label = "MSP KPI Functions"),
@@ -162,16 +159,7 @@ impl RatioFunction for SlaCompliance {
                 ),
             };
         }
-        let mut types = vec![
-            coerce_temporal(NAME, "created_at", &arg_types[0])?,
-            coerce_temporal(NAME, "done_at", &arg_types[1])?,
-            coerce_integer(NAME, "target_minutes", &arg_types[2])?,
-            coerce_temporal(NAME, "as_of", &arg_types[3])?,
-        ];
-        if let Some(calendar) = arg_types.get(4) {
-            types.push(coerce_text(NAME, "calendar", calendar)?);
-        }
-        Ok(types)
+        sla_arg_types(NAME, arg_types)
     }
 
     fn kernel(&self, arg_types: &[DataType]) -> Result<SlaComplianceKernel> {

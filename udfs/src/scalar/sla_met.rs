@@ -10,12 +10,9 @@ use datafusion_expr::{
 use datafusion_macros::user_doc;
 
 use super::leading_arrays;
-use crate::args::{
-    PerRow, check_arity, coerce_integer, coerce_temporal, coerce_text, integers_as_i64,
-    temporal_as_micros,
-};
+use crate::args::{PerRow, check_arity, integers_as_i64, temporal_as_micros};
 use crate::calendar::Calendar;
-use crate::sla::sla_state;
+use crate::sla::{sla_arg_types, sla_state};
 
 const NAME: &str = "sla_met";
 
@@ -72,16 +69,7 @@ impl ScalarUDFImpl for SlaMet {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         check_arity(NAME, arg_types, &[4, 5])?;
-        let mut types = vec![
-            coerce_temporal(NAME, "created_at", &arg_types[0])?,
-            coerce_temporal(NAME, "done_at", &arg_types[1])?,
-            coerce_integer(NAME, "target_minutes", &arg_types[2])?,
-            coerce_temporal(NAME, "as_of", &arg_types[3])?,
-        ];
-        if let Some(calendar) = arg_types.get(4) {
-            types.push(coerce_text(NAME, "calendar", calendar)?);
-        }
-        Ok(types)
+        sla_arg_types(NAME, arg_types)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
