@@ -3,6 +3,7 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
+-- param grain: string
 WITH events AS (
     SELECT t.client_id, local_month(t.created_at, c.timezone) AS month, 1 AS opened, 0 AS closed
     FROM tickets t JOIN clients c ON c.client_id = t.client_id
@@ -24,14 +25,13 @@ running AS (
     FROM monthly
 )
 SELECT r.client_id,
-       p.period,
+       r.period,
        sum(r.opened) AS opened,
        sum(r.closed) AS closed,
        CAST(sum(r.opened) AS DOUBLE) / nullif(sum(r.closed), 0) AS open_close_ratio,
        sum(r.opened) - sum(r.closed) AS open_close_difference,
        last_value(r.backlog ORDER BY r.month) AS backlog
-FROM running r
-JOIN periods p ON p.month = r.month
-WHERE p.period BETWEEN $trend_start AND $period_start
-GROUP BY r.client_id, p.period
-ORDER BY r.client_id, p.period
+FROM (SELECT *, CAST(date_trunc($grain, month) AS DATE) AS period FROM running) r
+WHERE r.period BETWEEN $trend_start AND $period_start
+GROUP BY r.client_id, r.period
+ORDER BY r.client_id, r.period

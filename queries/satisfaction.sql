@@ -3,18 +3,25 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
-SELECT s.client_id,
-       p.period,
-       nps(s.score) FILTER (WHERE s.kind = 'nps') AS nps,
-       count(s.score) FILTER (WHERE s.kind = 'nps') AS nps_n,
-       count(*) FILTER (WHERE s.kind = 'nps' AND s.score >= 9) AS promoters,
-       count(*) FILTER (WHERE s.kind = 'nps' AND s.score IN (7, 8)) AS passives,
-       count(*) FILTER (WHERE s.kind = 'nps' AND s.score <= 6) AS detractors,
-       csat(s.score) FILTER (WHERE s.kind = 'csat') AS csat,
-       count(s.score) FILTER (WHERE s.kind = 'csat') AS csat_n
-FROM surveys s
-JOIN clients c ON c.client_id = s.client_id
-JOIN periods p ON p.month = local_month(s.submitted_at, c.timezone)
-WHERE p.period BETWEEN $trend_start AND $period_start
-GROUP BY s.client_id, p.period
-ORDER BY s.client_id, p.period
+-- param grain: string
+-- param window_start: timestamp
+-- param window_end: timestamp
+WITH answers AS (
+    SELECT s.client_id, s.kind, s.score, CAST(date_trunc($grain, local_month(s.submitted_at, c.timezone)) AS DATE) AS period
+    FROM surveys s
+    JOIN clients c ON c.client_id = s.client_id
+    WHERE s.submitted_at >= $window_start AND s.submitted_at < $window_end
+)
+SELECT client_id,
+       period,
+       nps(score) FILTER (WHERE kind = 'nps') AS nps,
+       count(score) FILTER (WHERE kind = 'nps') AS nps_n,
+       count(*) FILTER (WHERE kind = 'nps' AND score >= 9) AS promoters,
+       count(*) FILTER (WHERE kind = 'nps' AND score IN (7, 8)) AS passives,
+       count(*) FILTER (WHERE kind = 'nps' AND score <= 6) AS detractors,
+       csat(score) FILTER (WHERE kind = 'csat') AS csat,
+       count(score) FILTER (WHERE kind = 'csat') AS csat_n
+FROM answers
+WHERE period BETWEEN $trend_start AND $period_start
+GROUP BY client_id, period
+ORDER BY client_id, period

@@ -3,6 +3,9 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
+-- param grain: string
+-- param window_start: timestamp
+-- param window_end: timestamp
 WITH pairs AS (
     SELECT c.client_id, c.timezone, c.calendar, x.priority
     FROM clients c CROSS JOIN (SELECT DISTINCT priority FROM sla_targets) x
@@ -25,10 +28,13 @@ judged AS (
     SELECT t.client_id, g.timezone, t.priority, 'response' AS kind, t.created_at,
            t.first_response_at AS done_at, g.response_minutes AS target_minutes, g.calendar
     FROM tickets t JOIN targets g ON g.client_id = t.client_id AND g.priority = t.priority
+    -- decided after the window opens: answered inside it or later, or not answered
+    WHERE (t.first_response_at IS NULL OR t.first_response_at >= $window_start) AND t.created_at < $window_end
     UNION ALL
     SELECT t.client_id, g.timezone, t.priority, 'resolution' AS kind, t.created_at,
            t.resolved_at AS done_at, g.resolution_minutes AS target_minutes, g.calendar
     FROM tickets t JOIN targets g ON g.client_id = t.client_id AND g.priority = t.priority
+    WHERE (t.resolved_at IS NULL OR t.resolved_at >= $window_start) AND t.created_at < $window_end
 ),
 met AS (
     SELECT *,
@@ -42,16 +48,18 @@ decided AS (
                 ELSE business_deadline(created_at, target_minutes, calendar) END AS decided_at,
            timezone
     FROM met
+),
+periods_of AS (
+    SELECT *, CAST(date_trunc($grain, local_month(decided_at, timezone)) AS DATE) AS period FROM decided
 )
 SELECT d.client_id,
-       p.period,
+       d.period,
        coalesce(d.priority, 'all') AS priority,
        sla_compliance(d.met) FILTER (WHERE d.kind = 'response') AS response_sla,
        count(*) FILTER (WHERE d.kind = 'response') AS response_sla_n,
        sla_compliance(d.met) FILTER (WHERE d.kind = 'resolution') AS resolution_sla,
        count(*) FILTER (WHERE d.kind = 'resolution') AS resolution_sla_n
-FROM decided d
-JOIN periods p ON p.month = local_month(d.decided_at, d.timezone)
-WHERE p.period BETWEEN $trend_start AND $period_start
-GROUP BY GROUPING SETS ((d.client_id, p.period, d.priority), (d.client_id, p.period))
-ORDER BY d.client_id, p.period, priority
+FROM periods_of d
+WHERE d.period BETWEEN $trend_start AND $period_start
+GROUP BY GROUPING SETS ((d.client_id, d.period, d.priority), (d.client_id, d.period))
+ORDER BY d.client_id, d.period, priority

@@ -95,6 +95,10 @@ pub async fn run(args: SqlArgs) -> Result<()> {
         Some(data) => session::open(data, &engine).await?.0,
         None => session::context(&engine)?,
     };
+    // The month-to-period table the saved queries join, so their text runs here too.
+    if !ctx.table_exist("periods")? {
+        crate::period::register_periods(&ctx, crate::period::Grain::Month)?;
+    }
     let params: HashMap<String, ScalarValue> = args.params.into_iter().collect();
     let script = match (&args.query, &args.file) {
         (Some(query), _) => Some(query.clone()),
