@@ -34,7 +34,7 @@ fi
 PERIOD=$("$BIN" sql --data "$DATA" --format csv "SELECT to_char(CAST(max(created_at) AS DATE) - INTERVAL '1 month', '%Y-%m') AS p FROM tickets" | tail -1)
 
 echo "in-process benchmarks ..." >&2
-cargo bench --quiet --bench kpis -- --rows "$ROWS" --threads "$THREADS" --data "$DATA" > "$OUT/inprocess.md"
+cargo run --release --quiet -p mspkpi-bench -- --rows "$ROWS" --threads "$THREADS" --data "$DATA" > "$OUT/inprocess.md"
 
 median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'; }
 seconds() { local s e; s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }

@@ -3,7 +3,7 @@
 //! with the same GROUP BY, on an in-memory table; and of `business_minutes` and
 //! `local_month` on generated tickets. Interleaved rounds, median of at least 7.
 //!
-//! cargo bench --bench kpis -- [--rows N] [--rounds N] [--threads N] [--data DIR]
+//! cargo run --release -p mspkpi-bench -- [--rows N] [--rounds N] [--threads N] [--data DIR]
 //! (bench/run.sh runs it and writes bench/RESULTS.md)
 
 use std::sync::Arc;
