@@ -554,27 +554,6 @@ fn corrupt(dir: &Path, rng: &mut ChaCha8Rng) -> (Damage, PathBuf) {
     (damage, file)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in walk(from) {
-        let target = to.join(entry.strip_prefix(from).unwrap());
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::copy(&entry, &target).unwrap();
-    }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 /// Corrupts generated data in many seeded ways and runs validate, sql and report on
 /// each: no panic, no hang, no partial output, and detectable damage named by file.
 /// `MSPKPI_FUZZ_CASES` sets the number of cases (500 by default).
@@ -697,6 +676,3 @@ async fn fuzz_corrupted_data_directories() {
         eprintln!("  {damage:?}: {outcome}: {count}");
     }
 }
-
-#[allow(dead_code)]
-fn unused(_: &[ArrayRef]) {}

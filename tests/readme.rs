@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Cell, date, s, ts, write_table_file};
+use common::{Cell, copy_dir, date, s, write_table_file};
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
 
@@ -127,12 +127,7 @@ async fn readme_sections_match_the_code() {
 
     // A broken copy for the troubleshooting section.
     let broken = sample_dir.path().join("broken");
-    std::fs::create_dir_all(&broken).unwrap();
-    for entry in walk(&data) {
-        let target = broken.join(entry.strip_prefix(&data).unwrap());
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::copy(&entry, &target).unwrap();
-    }
+    copy_dir(&data, &broken);
     let surveys = broken.join("surveys/part-0.parquet");
     let bytes = std::fs::read(&surveys).unwrap();
     std::fs::write(&surveys, &bytes[..bytes.len() / 2]).unwrap();
@@ -169,7 +164,6 @@ async fn readme_sections_match_the_code() {
             Cell::B(false),
         ]],
     );
-    let _ = ts;
     let validate = run(&["validate", "--data", broken.to_str().unwrap()])
         .replace(broken.to_str().unwrap(), "broken-data");
     let troubleshooting =
@@ -194,17 +188,4 @@ async fn readme_sections_match_the_code() {
             "the README is out of date: run MSPKPI_UPDATE_README=1 cargo test --test readme and review the diff"
         );
     }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

@@ -2,19 +2,23 @@
 
 use std::fmt::Write;
 
-/// A Unicode sparkline: one block per period, a space for a period without data.
-pub fn sparkline(values: &[Option<f64>]) -> String {
-    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let present: Vec<f64> = values
+/// The smallest and largest finite values, if any.
+fn range(values: &[Option<f64>]) -> Option<(f64, f64)> {
+    values
         .iter()
         .flatten()
         .copied()
         .filter(|v| v.is_finite())
-        .collect();
-    let (Some(min), Some(max)) = (
-        present.iter().copied().reduce(f64::min),
-        present.iter().copied().reduce(f64::max),
-    ) else {
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+}
+
+/// A Unicode sparkline: one block per period, `·` for a period without data.
+pub fn sparkline(values: &[Option<f64>]) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let Some((min, max)) = range(values) else {
         return String::new();
     };
     values
@@ -31,19 +35,10 @@ pub fn sparkline(values: &[Option<f64>]) -> String {
 /// per point (shown on hover, read by screen readers).
 pub fn trend_svg(values: &[Option<f64>], labels: &[String], formatted: &[String]) -> String {
     let (width, height, pad) = (160.0, 36.0, 4.0);
-    let present: Vec<f64> = values
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
     let mut svg = format!(
         r#"<svg class="trend" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">"#
     );
-    let (Some(min), Some(max)) = (
-        present.iter().copied().reduce(f64::min),
-        present.iter().copied().reduce(f64::max),
-    ) else {
+    let Some((min, max)) = range(values) else {
         svg.push_str("<title>no data</title></svg>");
         return svg;
     };
