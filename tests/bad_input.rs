@@ -11,7 +11,7 @@ use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use common::*;
 use mspkpi::period::Period;
-use mspkpi::report::{self, OutputFormat, ReportOptions};
+use mspkpi::report::{self, ReportOptions};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rand::{Rng, SeedableRng};
@@ -22,19 +22,6 @@ fn mspkpi(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn report_options(data: &Path, out: &Path) -> ReportOptions {
-    ReportOptions {
-        data: data.to_path_buf(),
-        period: Period::parse("2026-10").unwrap(),
-        clients: Vec::new(),
-        formats: vec![OutputFormat::Markdown, OutputFormat::Html],
-        queries: None,
-        templates: None,
-        out: out.to_path_buf(),
-        engine: Default::default(),
-    }
 }
 
 /// Reads a whole Parquet file.
@@ -431,7 +418,7 @@ async fn out_of_domain_values_stop_the_report_with_a_pointer_to_validate() {
     let out = tempfile::tempdir().unwrap();
     let error = format!(
         "{:#}",
-        report::run(&report_options(dir.path(), out.path()))
+        report::run(&report_options(dir.path(), out.path(), "2026-10"))
             .await
             .unwrap_err()
     );
@@ -454,7 +441,7 @@ async fn out_of_domain_values_stop_the_report_with_a_pointer_to_validate() {
     let path = dir.path().join("tickets/part-0.parquet");
     let batches = read_batches(&path);
     write_batches(&path, &[batches[0].clone(), batches[0].slice(0, 5)]);
-    report::run(&report_options(dir.path(), out.path()))
+    report::run(&report_options(dir.path(), out.path(), "2026-10"))
         .await
         .unwrap();
 }
@@ -610,7 +597,7 @@ async fn fuzz_corrupted_data_directories() {
             let out = tempfile::tempdir().unwrap();
             let options = ReportOptions {
                 period: Period::parse("2025-01").unwrap(),
-                ..report_options(&data, out.path())
+                ..report_options(&data, out.path(), "2026-10")
             };
             let result = tokio::time::timeout(
                 limit,

@@ -5,21 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use mspkpi::period::Period;
-use mspkpi::report::{self, OutputFormat, ReportOptions};
-
-fn options(data: &Path, out: &Path, period: &str) -> ReportOptions {
-    ReportOptions {
-        data: data.to_path_buf(),
-        period: Period::parse(period).unwrap(),
-        clients: Vec::new(),
-        formats: vec![OutputFormat::Markdown, OutputFormat::Html],
-        queries: None,
-        templates: None,
-        out: out.to_path_buf(),
-        engine: Default::default(),
-    }
-}
+use mspkpi::report;
 
 fn read(path: PathBuf) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -75,7 +61,7 @@ async fn worked_examples_render_as_the_design_prints_them() {
     let data = tempfile::tempdir().unwrap();
     worked_examples(data.path());
     let out = tempfile::tempdir().unwrap();
-    let summary = report::run(&options(data.path(), out.path(), "2026-10"))
+    let summary = report::run(&report_options(data.path(), out.path(), "2026-10"))
         .await
         .unwrap();
     assert_eq!(summary.clients, 100 - 3 + 3); // churned in October: still active in October
@@ -179,7 +165,7 @@ async fn hostile_names_are_escaped_and_ids_stay_inside() {
     );
     let root = tempfile::tempdir().unwrap();
     let out = root.path().join("out");
-    report::run(&options(data.path(), &out, "2026-10"))
+    report::run(&report_options(data.path(), &out, "2026-10"))
         .await
         .unwrap();
     // Everything is inside OUT/2026-10, one .md and .html per client plus index and team.
@@ -214,7 +200,7 @@ async fn reruns_are_identical_and_failures_leave_the_previous_reports() {
     generated(data.path(), 8, 3_000, 6);
     let out = tempfile::tempdir().unwrap();
     let period = "2025-03";
-    report::run(&options(data.path(), out.path(), period))
+    report::run(&report_options(data.path(), out.path(), period))
         .await
         .unwrap();
     let folder = out.path().join(period);
@@ -234,7 +220,7 @@ async fn reruns_are_identical_and_failures_leave_the_previous_reports() {
     };
     let first = snapshot(&folder);
     assert!(first.len() > 4);
-    report::run(&options(data.path(), out.path(), period))
+    report::run(&report_options(data.path(), out.path(), period))
         .await
         .unwrap();
     assert!(first == snapshot(&folder), "a re-run changed the bytes");
@@ -254,7 +240,7 @@ async fn reruns_are_identical_and_failures_leave_the_previous_reports() {
         ),
     )
     .unwrap();
-    let mut broken = options(data.path(), out.path(), period);
+    let mut broken = report_options(data.path(), out.path(), period);
     broken.templates = Some(templates.path().to_path_buf());
     let error = format!("{:#}", report::run(&broken).await.unwrap_err());
     assert!(
@@ -280,7 +266,7 @@ async fn reruns_are_identical_and_failures_leave_the_previous_reports() {
             .replace("AS fcr,", "AS first_contact,");
         std::fs::write(queries.path().join(entry.file_name()), text).unwrap();
     }
-    let mut lacking = options(data.path(), out.path(), period);
+    let mut lacking = report_options(data.path(), out.path(), period);
     lacking.queries = Some(queries.path().to_path_buf());
     let error = format!("{:#}", report::run(&lacking).await.unwrap_err());
     assert!(

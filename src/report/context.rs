@@ -307,7 +307,7 @@ pub fn file_stems(clients: &[&Row]) -> HashMap<String, String> {
         .iter()
         .map(|c| {
             let id = text(c, "client_id");
-            let stem = super::client_file_stem(&id);
+            let stem = crate::write::safe_file_stem(&id);
             // Never collide with the index or the team report.
             let stem = if stem == "index" || stem == "team" {
                 format!("client-{stem}")

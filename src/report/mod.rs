@@ -17,7 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::period::{self, Period};
 use crate::saved_queries::{self, QueryResult, SavedQuery};
 use crate::session::{self, EngineOptions};
-use crate::write::{StagedDir, safe_file_stem, write_file};
+use crate::write::{StagedDir, write_file};
 
 /// Output formats of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -192,11 +192,6 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
         clients: selected.len(),
         files: written,
     })
-}
-
-/// The file stem of a client's report (safe and unique).
-pub fn client_file_stem(id: &str) -> String {
-    safe_file_stem(id)
 }
 
 /// The last complete period of the data: the latest `created_at` month, minus one.

@@ -437,3 +437,21 @@ pub fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(&entry, &target).unwrap();
     }
 }
+
+/// Report options for every client, in Markdown and HTML, with the built-in queries
+/// and templates.
+pub fn report_options(data: &Path, out: &Path, period: &str) -> mspkpi::report::ReportOptions {
+    mspkpi::report::ReportOptions {
+        data: data.to_path_buf(),
+        period: mspkpi::period::Period::parse(period).unwrap(),
+        clients: Vec::new(),
+        formats: vec![
+            mspkpi::report::OutputFormat::Markdown,
+            mspkpi::report::OutputFormat::Html,
+        ],
+        queries: None,
+        templates: None,
+        out: out.to_path_buf(),
+        engine: Default::default(),
+    }
+}

@@ -24,14 +24,10 @@ pub fn utc_micros_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-pub fn is_integer(data_type: &DataType) -> bool {
-    data_type.is_integer()
-}
-
 /// Integers are read in their own width (no widening cast); NULL is read as Int64.
 pub fn coerce_integer(function: &str, argument: &str, data_type: &DataType) -> Result<DataType> {
     match data_type {
-        t if is_integer(t) => Ok(t.clone()),
+        t if t.is_integer() => Ok(t.clone()),
         DataType::Null => Ok(DataType::Int64),
         t => plan_err!("{function}: argument {argument} must be an integer, got {t}"),
     }
