@@ -5,15 +5,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::buffer::ScalarBuffer;
 use arrow::datatypes::{
-    DataType, Date32Type, Date64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit,
+    DataType, Date32Type, Date64Type, Int8Type, Int16Type, Int32Type, Int64Type, Schema, TimeUnit,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use datafusion_common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion_expr::ColumnarValue;
+use datafusion_expr::function::AccumulatorArgs;
 
 pub const MICROS_PER_MINUTE: i64 = 60_000_000;
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -267,4 +268,78 @@ impl<T> PerRow<T> {
         }
         Ok(PerRow::Column { values, index })
     }
+}
+
+/// Each argument's value if it is the same for every row: a literal or an expression of
+/// literals (`DATE '2026-11-01'`, `CAST('60' AS INT)`), found by evaluating it without
+/// input as DataFusion's own aggregates do for their literal parameters. DataFusion
+/// still hands such an argument over as a full array on every batch; a kernel that
+/// knows it is constant reads one value instead and skips per-batch conversions.
+/// `None` for an argument that reads a column, and for a NULL constant (the array's
+/// NULLs then exclude the rows as usual).
+pub fn constant_arguments(args: &AccumulatorArgs) -> Vec<Option<ScalarValue>> {
+    let no_input = RecordBatch::new_empty(Arc::new(Schema::empty()));
+    args.exprs
+        .iter()
+        .map(|expr| match expr.evaluate(&no_input) {
+            Ok(ColumnarValue::Scalar(value)) if !value.is_null() => Some(value),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A constant temporal argument as UTC microseconds, converted like a column would be.
+pub fn constant_micros(function: &str, value: &ScalarValue) -> Result<i64> {
+    Ok(temporal_as_micros(function, &value.to_array()?)?[0])
+}
+
+/// A constant integer argument as i64.
+pub fn constant_i64(function: &str, value: &ScalarValue) -> Result<i64> {
+    Ok(integers_as_i64(function, &value.to_array()?)?[0])
+}
+
+/// Per-row access to an argument that is either one constant ([`Same`]) or a column
+/// (a slice). Kernels are generic over it, so each combination compiles to its own
+/// loop with no per-row test of which it is.
+pub trait RowValue<T>: Copy {
+    fn at(self, row: usize) -> T;
+}
+
+/// The value of a constant argument, the same for every row.
+#[derive(Debug, Clone, Copy)]
+pub struct Same<T>(pub T);
+
+impl<T: Copy> RowValue<T> for Same<T> {
+    #[inline(always)]
+    fn at(self, _row: usize) -> T {
+        self.0
+    }
+}
+
+impl<T: Copy> RowValue<T> for &[T] {
+    #[inline(always)]
+    fn at(self, row: usize) -> T {
+        self[row]
+    }
+}
+
+/// The raw values of a timestamp (any unit) or Date64 array: i64 counts of the type's
+/// own unit. Two arrays of the same type compare correctly on these without conversion.
+pub fn raw_ticks(array: &ArrayRef) -> Option<&[i64]> {
+    Some(match array.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            array.as_primitive::<TimestampSecondType>().values()
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            array.as_primitive::<TimestampMillisecondType>().values()
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            array.as_primitive::<TimestampMicrosecondType>().values()
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            array.as_primitive::<TimestampNanosecondType>().values()
+        }
+        DataType::Date64 => array.as_primitive::<Date64Type>().values(),
+        _ => return None,
+    })
 }

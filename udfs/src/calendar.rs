@@ -222,6 +222,11 @@ impl Calendar {
     }
 
     /// Business hours per week, in minutes.
+    /// `24x7` without holidays: business time is wall-clock time.
+    pub fn is_wall_clock(&self) -> bool {
+        self.always_open
+    }
+
     pub fn weekly_minutes(&self) -> f64 {
         self.weekly_micros as f64 / MICROS_PER_MINUTE as f64
     }

@@ -17,6 +17,8 @@ use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
 use datafusion_common::{Result, ScalarValue, internal_err};
 use datafusion_expr::function::{AccumulatorArgs, StateFieldsArgs};
+
+use crate::args::constant_arguments;
 use datafusion_expr::utils::{AggregateOrderSensitivity, format_state_name};
 use datafusion_expr::{
     Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, ReversedUDAF,
@@ -46,8 +48,14 @@ pub trait RatioFunction: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn signature(&self) -> &Signature;
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>>;
-    /// The kernel for these (already coerced) argument types.
-    fn kernel(&self, arg_types: &[DataType]) -> Result<Self::Kernel>;
+    /// The kernel for these (already coerced) argument types; `constants` holds the
+    /// value of each argument that is the same for every row (see
+    /// [`constant_arguments`]).
+    fn kernel(
+        &self,
+        arg_types: &[DataType],
+        constants: &[Option<ScalarValue>],
+    ) -> Result<Self::Kernel>;
     fn documentation(&self) -> Option<&Documentation>;
 }
 
@@ -61,7 +69,7 @@ fn kernel_for<F: RatioFunction>(function: &F, args: &AccumulatorArgs) -> Result<
         .iter()
         .map(|f| f.data_type().clone())
         .collect();
-    function.kernel(&arg_types)
+    function.kernel(&arg_types, &constant_arguments(args))
 }
 
 impl<F: RatioFunction> AggregateUDFImpl for RatioAggregate<F> {
@@ -153,28 +161,74 @@ pub fn row_selection(
         .map(NullBuffer::into_inner)
 }
 
-/// Visits every row as `f(row, value, weight)` where weight is 1 for a selected row and
-/// 0 otherwise. Kernels multiply their contributions by the weight instead of
-/// branching, which keeps the loop free of data-dependent branches.
+/// Visits every row as `f(row, weight, flag)`: `weight` is 1 for a row in `selection`
+/// and 0 otherwise, `flag` is the row's bit of `flags` (1 where `flags` is `None`).
+/// Kernels multiply their contributions by the weight instead of branching, and the
+/// bitmaps are read 64 rows at a time, which keeps the loop free of data-dependent
+/// branches and of per-row bit addressing.
+#[inline(always)]
+pub fn for_each_row(
+    len: usize,
+    selection: Option<&BooleanBuffer>,
+    flags: Option<&BooleanBuffer>,
+    mut f: impl FnMut(usize, i64, i64),
+) {
+    fn words(bits: Option<&BooleanBuffer>) -> Option<impl Iterator<Item = u64> + '_> {
+        bits.map(|bits| {
+            let chunks = bits.bit_chunks();
+            chunks
+                .iter()
+                .chain(std::iter::once(chunks.remainder_bits()))
+        })
+    }
+    let (mut selection, mut flags) = (words(selection), words(flags));
+    let mut start = 0;
+    while start < len {
+        let end = (start + 64).min(len);
+        let weights = selection
+            .as_mut()
+            .map_or(u64::MAX, |w| w.next().unwrap_or(0));
+        let flag_bits = flags.as_mut().map_or(u64::MAX, |w| w.next().unwrap_or(0));
+        for row in start..end {
+            let bit = row - start;
+            f(
+                row,
+                ((weights >> bit) & 1) as i64,
+                ((flag_bits >> bit) & 1) as i64,
+            );
+        }
+        start = end;
+    }
+}
+
+/// The first row in `selection` for which `invalid` holds: the domain check kernels run
+/// before their main loop, to name the offending value. The common case, no such row,
+/// is decided 64 rows at a time without a branch per row; only selected rows count,
+/// because NULL and filtered-out slots may hold anything.
+pub fn find_selected(
+    len: usize,
+    selection: Option<&BooleanBuffer>,
+    invalid: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    let mut found = false;
+    for_each_row(len, selection, None, |row, selected, _| {
+        found |= (selected != 0) & invalid(row);
+    });
+    found
+        .then(|| (0..len).find(|&row| selection.is_none_or(|s| s.value(row)) && invalid(row)))
+        .flatten()
+}
+
+/// [`for_each_row`] over the values of one column: `f(row, value, weight)`.
 #[inline(always)]
 pub fn for_each_weighted<T: Copy>(
     values: &[T],
     selection: Option<&BooleanBuffer>,
     mut f: impl FnMut(usize, T, i64),
 ) {
-    match selection {
-        None => {
-            for (row, &value) in values.iter().enumerate() {
-                f(row, value, 1);
-            }
-        }
-        Some(selection) => {
-            for (row, &value) in values.iter().enumerate() {
-                // SAFETY-free bit read: `selection` has the batch's length.
-                f(row, value, selection.value(row) as i64);
-            }
-        }
-    }
+    for_each_row(values.len(), selection, None, |row, weight, _| {
+        f(row, values[row], weight)
+    });
 }
 
 /// 100 × numerator / denominator, or NULL for an empty denominator.

@@ -19,19 +19,25 @@ pub fn sla_state(
     as_of: i64,
     calendar: Option<&Calendar>,
 ) -> Result<Option<bool>> {
-    if target_minutes < 0 {
-        return exec_err!("{function}: target_minutes must not be negative, got {target_minutes}");
-    }
-    let target = target_minutes.saturating_mul(MICROS_PER_MINUTE);
+    let target = target_micros(function, target_minutes)?;
     let elapsed = |until: i64| match calendar {
         Some(calendar) => calendar.business_micros(created, until),
-        None => until - created,
+        None => until.saturating_sub(created),
     };
     Ok(match done.filter(|&done| done <= as_of) {
         Some(done) => Some(elapsed(done) <= target),
         None if elapsed(as_of) > target => Some(false),
         None => None,
     })
+}
+
+/// An SLA target in microseconds; a negative target is an error naming the function.
+#[inline]
+pub fn target_micros(function: &str, target_minutes: i64) -> Result<i64> {
+    if target_minutes < 0 {
+        return exec_err!("{function}: target_minutes must not be negative, got {target_minutes}");
+    }
+    Ok(target_minutes.saturating_mul(MICROS_PER_MINUTE))
 }
 
 /// The argument types of `(created_at, done_at, target_minutes, as_of [, calendar])`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int8Array, Int16Array, Int32Array,
-    Int64Array, RecordBatch, TimestampMicrosecondArray,
+    Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray, TimestampMillisecondArray,
 };
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef, TimeUnit};
 use datafusion::datasource::MemTable;
@@ -106,6 +106,21 @@ fn schema() -> SchemaRef {
             true,
         ),
         Field::new("target", DataType::Int64, false),
+        // The same period and moment as the constants, as columns and in other types,
+        // so the per-row paths of the kernels are compared with the reference too.
+        Field::new("p_start", DataType::Date32, false),
+        Field::new("p_end", DataType::Date32, false),
+        Field::new(
+            "p_start_ts",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
+        Field::new(
+            "as_of_ms",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
+        Field::new("cal", DataType::Utf8, false),
     ]))
 }
 
@@ -129,6 +144,19 @@ fn batch(rows: &[Row]) -> RecordBatch {
             TimestampMicrosecondArray::from_iter(rows.iter().map(|r| r.done)).with_timezone("UTC"),
         ),
         Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.target))),
+        Arc::new(Date32Array::from_iter_values(
+            rows.iter().map(|_| PERIOD_START),
+        )),
+        Arc::new(Date32Array::from_iter_values(
+            rows.iter().map(|_| PERIOD_END),
+        )),
+        Arc::new(TimestampMicrosecondArray::from_iter_values(
+            rows.iter().map(|_| PERIOD_START as i64 * 86_400_000_000),
+        )),
+        Arc::new(TimestampMillisecondArray::from_iter_values(
+            rows.iter().map(|_| AS_OF / 1000),
+        )),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|_| "24x7"))),
     ];
     RecordBatch::try_new(schema(), columns).unwrap()
 }
@@ -198,10 +226,51 @@ fn reference(rows: &[Row]) -> BTreeMap<i64, Kpis> {
         .collect()
 }
 
-const KPI_SQL: &str = "nps(score), csat(csat), fcr_rate(contacts), sla_compliance(met),
-    churn_rate(onboarded, churned, DATE '2026-01-01', DATE '2026-02-01'),
-    revenue_churn_rate(onboarded, churned, mrr, DATE '2026-01-01', DATE '2026-02-01'),
-    sla_compliance(created, done, target, TIMESTAMP '2026-01-01T12:00:00Z')";
+/// Each KPI expression and the reference KPI it must equal (an index into [`Kpis`]).
+/// Constant arguments take the kernels' constant paths; the same arguments as columns,
+/// in other types, or with a calendar, take the per-row paths.
+const KPI_EXPRESSIONS: [(&str, usize); 13] = [
+    ("nps(score)", 0),
+    ("csat(csat)", 1),
+    ("fcr_rate(contacts)", 2),
+    ("sla_compliance(met)", 3),
+    (
+        "churn_rate(onboarded, churned, DATE '2026-01-01', DATE '2026-02-01')",
+        4,
+    ),
+    ("churn_rate(onboarded, churned, p_start, p_end)", 4),
+    ("churn_rate(onboarded, churned, p_start_ts, p_end)", 4),
+    (
+        "revenue_churn_rate(onboarded, churned, mrr, DATE '2026-01-01', DATE '2026-02-01')",
+        5,
+    ),
+    (
+        "revenue_churn_rate(onboarded, churned, mrr, p_start, p_end)",
+        5,
+    ),
+    (
+        "sla_compliance(created, done, target, TIMESTAMP '2026-01-01T12:00:00Z')",
+        6,
+    ),
+    ("sla_compliance(created, done, target, as_of_ms)", 6),
+    (
+        "sla_compliance(created, done, target, TIMESTAMP '2026-01-01T12:00:00Z', '24x7')",
+        6,
+    ),
+    ("sla_compliance(created, done, target, as_of_ms, cal)", 6),
+];
+
+/// The KPI expressions as a select list, each with `suffix` (e.g. a FILTER clause).
+fn kpi_select(suffix: &str) -> String {
+    KPI_EXPRESSIONS
+        .iter()
+        .enumerate()
+        .map(|(k, (expression, _))| format!("{expression}{suffix} AS k{k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+type Results = [Option<f64>; KPI_EXPRESSIONS.len()];
 
 fn context(target_partitions: usize, skip_partial: bool, memory: Option<usize>) -> SessionContext {
     let mut config = SessionConfig::new()
@@ -229,11 +298,11 @@ fn context(target_partitions: usize, skip_partial: bool, memory: Option<usize>) 
     SessionContext::new_with_state(state)
 }
 
-async fn grouped(ctx: &SessionContext, data: Vec<Vec<RecordBatch>>) -> BTreeMap<i64, Kpis> {
+async fn grouped(ctx: &SessionContext, data: Vec<Vec<RecordBatch>>) -> BTreeMap<i64, Results> {
     ctx.register_table("t", Arc::new(MemTable::try_new(schema(), data).unwrap()))
         .unwrap();
     let batches = ctx
-        .sql(&format!("SELECT g, {KPI_SQL} FROM t GROUP BY g"))
+        .sql(&format!("SELECT g, {} FROM t GROUP BY g", kpi_select("")))
         .await
         .unwrap()
         .collect()
@@ -243,7 +312,7 @@ async fn grouped(ctx: &SessionContext, data: Vec<Vec<RecordBatch>>) -> BTreeMap<
     for b in &batches {
         for row in 0..b.num_rows() {
             let g = b.column(0).as_primitive::<Int64Type>().value(row);
-            let kpis: Kpis = std::array::from_fn(|k| {
+            let kpis: Results = std::array::from_fn(|k| {
                 let c = b.column(k + 1).as_primitive::<Float64Type>();
                 (!c.is_null(row)).then(|| c.value(row))
             });
@@ -253,7 +322,7 @@ async fn grouped(ctx: &SessionContext, data: Vec<Vec<RecordBatch>>) -> BTreeMap<
     out
 }
 
-fn assert_close(actual: &BTreeMap<i64, Kpis>, expected: &BTreeMap<i64, Kpis>, what: &str) {
+fn assert_close(actual: &BTreeMap<i64, Results>, expected: &BTreeMap<i64, Kpis>, what: &str) {
     assert_eq!(
         actual.keys().collect::<Vec<_>>(),
         expected.keys().collect::<Vec<_>>(),
@@ -261,13 +330,13 @@ fn assert_close(actual: &BTreeMap<i64, Kpis>, expected: &BTreeMap<i64, Kpis>, wh
     );
     for (g, e) in expected {
         let a = &actual[g];
-        for k in 0..7 {
-            match (a[k], e[k]) {
+        for (k, (expression, reference)) in KPI_EXPRESSIONS.iter().enumerate() {
+            match (a[k], e[*reference]) {
                 (Some(x), Some(y)) => assert!(
                     (x - y).abs() <= 1e-9 * y.abs().max(1.0),
-                    "{what}: group {g} kpi {k}: {x} vs {y}"
+                    "{what}: group {g} {expression}: {x} vs {y}"
                 ),
-                (x, y) => assert_eq!(x, y, "{what}: group {g} kpi {k}"),
+                (x, y) => assert_eq!(x, y, "{what}: group {g} {expression}"),
             }
         }
     }
@@ -314,14 +383,14 @@ proptest! {
         runtime().block_on(async {
             let ctx = context(4, false, None);
             ctx.register_table("t", Arc::new(MemTable::try_new(schema(), partitioned(&rows, 3, batch_rows)).unwrap())).unwrap();
-            let filter = KPI_SQL.replace("),", ") FILTER (WHERE g <> 1),").replace("Z')", "Z') FILTER (WHERE g <> 1)");
-            let b = &ctx.sql(&format!("SELECT {filter} FROM t")).await.unwrap().collect().await.unwrap()[0];
-            for (k, e) in expected.iter().enumerate() {
+            let select = kpi_select(" FILTER (WHERE g <> 1)");
+            let b = &ctx.sql(&format!("SELECT {select} FROM t")).await.unwrap().collect().await.unwrap()[0];
+            for (k, (expression, reference)) in KPI_EXPRESSIONS.iter().enumerate() {
                 let c = b.column(k).as_primitive::<Float64Type>();
                 let a = (!c.is_null(0)).then(|| c.value(0));
-                match (a, e) {
-                    (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "kpi {k}: {x} vs {y}"),
-                    (x, y) => assert_eq!(x, *y, "kpi {k}"),
+                match (a, expected[*reference]) {
+                    (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "{expression}: {x} vs {y}"),
+                    (x, y) => assert_eq!(x, y, "{expression}"),
                 }
             }
         });
@@ -332,7 +401,8 @@ proptest! {
 async fn metric(ctx: &SessionContext, name: &str) -> u64 {
     let batches = ctx
         .sql(&format!(
-            "EXPLAIN ANALYZE SELECT g, {KPI_SQL} FROM t GROUP BY g"
+            "EXPLAIN ANALYZE SELECT g, {} FROM t GROUP BY g",
+            kpi_select("")
         ))
         .await
         .unwrap()

@@ -1,15 +1,17 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::buffer::BooleanBuffer;
-use arrow::datatypes::{DataType, Float64Type};
+use arrow::buffer::{BooleanBuffer, NullBuffer};
+use arrow::datatypes::{DataType, Date32Type, Float64Type};
 use arrow::util::display::array_value_to_string;
-use datafusion_common::{Result, exec_err};
+use datafusion_common::{Result, ScalarValue, exec_err, internal_datafusion_err, internal_err};
 use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
-use crate::args::{check_arity, coerce_date, temporal_as_micros};
-use crate::ratio::{RatioAggregate, RatioFunction, RatioKernel, for_each_weighted};
+use crate::args::{
+    RowValue, Same, check_arity, coerce_date, constant_micros, raw_ticks, temporal_as_micros,
+};
+use crate::ratio::{RatioAggregate, RatioFunction, RatioKernel, find_selected, for_each_row};
 
 #[user_doc(
     doc_section(label = "MSP KPI Functions"),
@@ -61,41 +63,165 @@ pub fn churn_rate_udaf() -> Arc<AggregateUDF> {
 /// (`revenue_churn_rate`, whose arguments carry `mrr` third).
 #[derive(Debug)]
 pub struct ChurnKernel {
-    pub function: &'static str,
-    pub weighted: bool,
+    function: &'static str,
+    weighted: bool,
+    dates: DateRepr,
+    /// `period_start` and `period_end` in `dates`' representation when both are constants.
+    constant_bounds: Option<(i64, i64)>,
+}
+
+/// How the four dates are compared. When they share one type they compare on their raw
+/// values (days for Date32, the type's own unit otherwise); mixed types are converted
+/// to UTC microseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum DateRepr {
+    Days,
+    Ticks,
+    Micros,
 }
 
 impl ChurnKernel {
+    pub fn new(
+        function: &'static str,
+        weighted: bool,
+        arg_types: &[DataType],
+        constants: &[Option<ScalarValue>],
+    ) -> Result<Self> {
+        let (start, end) = if weighted { (3, 4) } else { (2, 3) };
+        let date_args = [0, 1, start, end];
+        let first = &arg_types[0];
+        let dates = if !date_args.iter().all(|&i| &arg_types[i] == first) {
+            DateRepr::Micros
+        } else if first == &DataType::Date32 {
+            DateRepr::Days
+        } else {
+            DateRepr::Ticks
+        };
+        let native = |value: &ScalarValue| -> Result<i64> {
+            let array = value.to_array()?;
+            Ok(match dates {
+                DateRepr::Days => array.as_primitive::<Date32Type>().value(0) as i64,
+                DateRepr::Ticks => match raw_ticks(&array) {
+                    Some(ticks) => ticks[0],
+                    None => return internal_err!("{function}: {value} is not a timestamp"),
+                },
+                DateRepr::Micros => constant_micros(function, value)?,
+            })
+        };
+        let constant_bounds = match (&constants.get(start), &constants.get(end)) {
+            (Some(Some(start)), Some(Some(end))) => Some((native(start)?, native(end)?)),
+            _ => None,
+        };
+        Ok(Self {
+            function,
+            weighted,
+            dates,
+            constant_bounds,
+        })
+    }
+
     fn bounds(&self) -> (usize, usize) {
         if self.weighted { (3, 4) } else { (2, 3) }
     }
 }
 
-/// MRR in whole cents; NaN, infinite and negative amounts are errors.
-fn mrr_cents(
-    function: &str,
-    array: &ArrayRef,
-    selection: Option<&BooleanBuffer>,
-) -> Result<Vec<i64>> {
-    let mrr = array.as_primitive::<Float64Type>();
-    let mut bad = None;
-    let cents = mrr
-        .values()
-        .iter()
-        .enumerate()
-        .map(|(row, &amount)| {
-            let selected = selection.is_none_or(|s| s.value(row)) && mrr.is_valid(row);
-            if selected && !(amount.is_finite() && amount >= 0.0) && bad.is_none() {
-                bad = Some(row);
-            }
-            (amount * 100.0).round() as i64
-        })
-        .collect();
-    if let Some(row) = bad {
-        let value = array_value_to_string(array, row).unwrap_or_default();
-        return exec_err!("{function}: mrr {value} is invalid (expected a non-negative amount)");
+/// The native value type of the dates compared.
+trait Instant: Copy + Ord + TryFrom<i64> {
+    /// A NULL `churned_on` (still a client) churns at the end of time.
+    const NEVER: Self;
+}
+
+impl Instant for i32 {
+    const NEVER: Self = i32::MAX;
+}
+
+impl Instant for i64 {
+    const NEVER: Self = i64::MAX;
+}
+
+/// MRR in whole cents, rounded half away from zero like `f64::round` for the
+/// non-negative amounts accepted (`round` is a library call on baseline x86-64).
+#[inline(always)]
+fn cents(amount: f64) -> i64 {
+    let cents = amount * 100.0;
+    let whole = cents as i64;
+    whole + (cents - whole as f64 >= 0.5) as i64
+}
+
+/// An MRR the function accepts: a non-negative, finite amount.
+#[inline(always)]
+fn valid_mrr(amount: f64) -> bool {
+    (0.0..f64::INFINITY).contains(&amount)
+}
+
+/// The columns of one batch in their compared representation.
+struct ChurnBatch<'a, T> {
+    onboarded: &'a [T],
+    churned: &'a [T],
+    churned_valid: Option<&'a BooleanBuffer>,
+    mrr: Option<&'a [f64]>,
+    selection: Option<&'a BooleanBuffer>,
+}
+
+impl<T: Instant> ChurnBatch<'_, T> {
+    /// Active at start and lost in the period, without a branch on the data.
+    #[inline(always)]
+    fn contribute<F: FnMut(usize, i64, i64)>(
+        &self,
+        start: impl RowValue<T>,
+        end: impl RowValue<T>,
+        add: &mut F,
+    ) {
+        let (onboarded, churned) = (self.onboarded, self.churned);
+        for_each_row(
+            onboarded.len(),
+            self.selection,
+            self.churned_valid,
+            |row, selected, churned_valid| {
+                let (start, end) = (start.at(row), end.at(row));
+                let churned = if churned_valid != 0 {
+                    churned[row]
+                } else {
+                    T::NEVER
+                };
+                let active_at_start = (onboarded[row] < start) & (churned >= start);
+                let lost = active_at_start & (churned < end);
+                let weight = match self.mrr {
+                    Some(mrr) => selected * cents(mrr[row]),
+                    None => selected,
+                };
+                add(row, weight * lost as i64, weight * active_at_start as i64);
+            },
+        );
     }
-    Ok(cents)
+
+    /// Runs the loop compiled for constant bounds, or the one for bound columns; or,
+    /// without adding anything, returns the first selected row whose period_end is
+    /// before its period_start.
+    #[inline(always)]
+    fn contribute_with<F: FnMut(usize, i64, i64)>(
+        &self,
+        constant_bounds: Option<(i64, i64)>,
+        (starts, ends): (&[T], &[T]),
+        add: &mut F,
+    ) -> Result<Option<usize>> {
+        let len = self.onboarded.len();
+        let native = |value: i64| {
+            T::try_from(value).map_err(|_| internal_datafusion_err!("date {value} out of range"))
+        };
+        let reversed = match constant_bounds {
+            Some((start, end)) => find_selected(len, self.selection, |_| end < start),
+            None => find_selected(len, self.selection, |row| ends[row] < starts[row]),
+        };
+        if reversed.is_some() {
+            return Ok(reversed);
+        }
+        match constant_bounds {
+            Some((start, end)) => self.contribute(Same(native(start)?), Same(native(end)?), add),
+            None => self.contribute(starts, ends, add),
+        }
+        Ok(None)
+    }
 }
 
 impl RatioKernel for ChurnKernel {
@@ -106,39 +232,74 @@ impl RatioKernel for ChurnKernel {
         mut add: F,
     ) -> Result<()> {
         let function = self.function;
-        let onboarded = temporal_as_micros(function, &args[0])?;
-        let churned = temporal_as_micros(function, &args[1])?;
+        let (start, end) = self.bounds();
         let churned_valid = args[1].logical_nulls();
-        let (start_arg, end_arg) = self.bounds();
-        let start = temporal_as_micros(function, &args[start_arg])?;
-        let end = temporal_as_micros(function, &args[end_arg])?;
-        let weights = if self.weighted {
-            Some(mrr_cents(function, &args[2], selection)?)
-        } else {
-            None
+        let churned_valid = churned_valid.as_ref().map(NullBuffer::inner);
+        let mrr = match self.weighted {
+            true => Some(args[2].as_primitive::<Float64Type>().values().as_ref()),
+            false => None,
         };
-        let mut reversed = None;
-        for_each_weighted(&onboarded, selection, |row, onboarded, selected| {
-            let (start, end) = (start[row], end[row]);
-            if selected != 0 && end < start && reversed.is_none() {
-                reversed = Some(row);
+        if let Some(mrr) = mrr
+            && let Some(row) = find_selected(mrr.len(), selection, |row| !valid_mrr(mrr[row]))
+        {
+            let value = array_value_to_string(&args[2], row).unwrap_or_default();
+            return exec_err!(
+                "{function}: mrr {value} is invalid (expected a non-negative amount)"
+            );
+        }
+        let reversed = match self.dates {
+            DateRepr::Days => {
+                let days = |i: usize| args[i].as_primitive::<Date32Type>().values().as_ref();
+                ChurnBatch {
+                    onboarded: days(0),
+                    churned: days(1),
+                    churned_valid,
+                    mrr,
+                    selection,
+                }
+                .contribute_with(
+                    self.constant_bounds,
+                    (days(start), days(end)),
+                    &mut add,
+                )?
             }
-            // NULL churned_on: still a client, i.e. churns at the end of time.
-            let churned = if churned_valid.as_ref().is_none_or(|v| v.is_valid(row)) {
-                churned[row]
-            } else {
-                i64::MAX
-            };
-            let active_at_start = (onboarded < start) & (churned >= start);
-            let lost = active_at_start & (churned < end);
-            let weight = selected * weights.as_ref().map_or(1, |w| w[row]);
-            add(row, weight * lost as i64, weight * active_at_start as i64);
-        });
+            DateRepr::Ticks => {
+                let ticks = |i: usize| {
+                    raw_ticks(&args[i])
+                        .ok_or_else(|| internal_datafusion_err!("{function}: expected timestamps"))
+                };
+                ChurnBatch {
+                    onboarded: ticks(0)?,
+                    churned: ticks(1)?,
+                    churned_valid,
+                    mrr,
+                    selection,
+                }
+                .contribute_with(
+                    self.constant_bounds,
+                    (ticks(start)?, ticks(end)?),
+                    &mut add,
+                )?
+            }
+            DateRepr::Micros => {
+                let micros = |i: usize| temporal_as_micros(function, &args[i]);
+                let (onboarded, churned) = (micros(0)?, micros(1)?);
+                let (start, end) = (micros(start)?, micros(end)?);
+                ChurnBatch {
+                    onboarded: &onboarded,
+                    churned: &churned,
+                    churned_valid,
+                    mrr,
+                    selection,
+                }
+                .contribute_with(self.constant_bounds, (&start, &end), &mut add)?
+            }
+        };
         if let Some(row) = reversed {
             return exec_err!(
                 "{function}: period_end {} is before period_start {}",
-                array_value_to_string(&args[end_arg], row).unwrap_or_default(),
-                array_value_to_string(&args[start_arg], row).unwrap_or_default()
+                array_value_to_string(&args[end], row).unwrap_or_default(),
+                array_value_to_string(&args[start], row).unwrap_or_default()
             );
         }
         Ok(())
@@ -185,11 +346,12 @@ impl RatioFunction for ChurnRate {
         )
     }
 
-    fn kernel(&self, _arg_types: &[DataType]) -> Result<ChurnKernel> {
-        Ok(ChurnKernel {
-            function: "churn_rate",
-            weighted: false,
-        })
+    fn kernel(
+        &self,
+        arg_types: &[DataType],
+        constants: &[Option<ScalarValue>],
+    ) -> Result<ChurnKernel> {
+        ChurnKernel::new("churn_rate", false, arg_types, constants)
     }
 
     fn documentation(&self) -> Option<&Documentation> {

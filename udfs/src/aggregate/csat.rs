@@ -3,7 +3,7 @@ use std::sync::Arc;
 use arrow::array::ArrayRef;
 use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::DataType;
-use datafusion_common::Result;
+use datafusion_common::{Result, ScalarValue};
 use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
@@ -81,7 +81,11 @@ impl RatioFunction for Csat {
         Ok(vec![coerce_integer("csat", "score", &arg_types[0])?])
     }
 
-    fn kernel(&self, _arg_types: &[DataType]) -> Result<CsatKernel> {
+    fn kernel(
+        &self,
+        _arg_types: &[DataType],
+        _constants: &[Option<ScalarValue>],
+    ) -> Result<CsatKernel> {
         Ok(CsatKernel)
     }
 

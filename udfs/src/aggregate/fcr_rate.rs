@@ -3,7 +3,7 @@ use std::sync::Arc;
 use arrow::array::ArrayRef;
 use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::DataType;
-use datafusion_common::Result;
+use datafusion_common::{Result, ScalarValue};
 use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
@@ -89,7 +89,11 @@ impl RatioFunction for FcrRate {
         Ok(vec![coerce_integer("fcr_rate", "contacts", &arg_types[0])?])
     }
 
-    fn kernel(&self, _arg_types: &[DataType]) -> Result<FcrRateKernel> {
+    fn kernel(
+        &self,
+        _arg_types: &[DataType],
+        _constants: &[Option<ScalarValue>],
+    ) -> Result<FcrRateKernel> {
         Ok(FcrRateKernel)
     }
 

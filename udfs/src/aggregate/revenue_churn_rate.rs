@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use arrow::datatypes::DataType;
-use datafusion_common::{Result, plan_err};
+use datafusion_common::{Result, ScalarValue, plan_err};
 use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
@@ -87,11 +87,12 @@ impl RatioFunction for RevenueChurnRate {
         Ok(types)
     }
 
-    fn kernel(&self, _arg_types: &[DataType]) -> Result<ChurnKernel> {
-        Ok(ChurnKernel {
-            function: NAME,
-            weighted: true,
-        })
+    fn kernel(
+        &self,
+        arg_types: &[DataType],
+        constants: &[Option<ScalarValue>],
+    ) -> Result<ChurnKernel> {
+        ChurnKernel::new(NAME, true, arg_types, constants)
     }
 
     fn documentation(&self) -> Option<&Documentation> {

@@ -6,8 +6,7 @@ use arrow::buffer::BooleanBuffer;
 use arrow::util::display::array_value_to_string;
 use datafusion_common::{Result, exec_err};
 
-use crate::args::integers_as_i64;
-use crate::ratio::for_each_weighted;
+use crate::ratio::{find_selected, for_each_weighted};
 use crate::with_integer_values;
 
 /// Native integers read as i64 without a per-batch widening copy.
@@ -39,21 +38,12 @@ pub fn score_contributions<F: FnMut(usize, i64, i64)>(
     mut add: F,
     numerator: impl Fn(i64) -> i64,
 ) -> Result<()> {
-    let mut out_of_range = false;
-    with_integer_values!(array, function, |values| {
-        for_each_weighted(values, selection, |row, value, weight| {
-            let value = value.as_i64();
-            out_of_range |= (weight != 0) & ((value < min) | (value > max));
-            add(row, weight * numerator(value), weight);
+    let out_of_range = with_integer_values!(array, function, |values| {
+        find_selected(values.len(), selection, |row| {
+            !(min..=max).contains(&values[row].as_i64())
         })
     });
-    if out_of_range {
-        let values = integers_as_i64(function, array)?;
-        let row = (0..array.len())
-            .find(|&row| {
-                selection.is_none_or(|s| s.value(row)) && !(min..=max).contains(&values[row])
-            })
-            .unwrap_or(0);
+    if let Some(row) = out_of_range {
         let value = array_value_to_string(array, row).unwrap_or_default();
         let range = if max == i64::MAX {
             format!("at least {min}")
@@ -62,5 +52,10 @@ pub fn score_contributions<F: FnMut(usize, i64, i64)>(
         };
         return exec_err!("{function}: value {value} is out of range (expected {range})");
     }
+    with_integer_values!(array, function, |values| {
+        for_each_weighted(values, selection, |row, value, weight| {
+            add(row, weight * numerator(value.as_i64()), weight);
+        })
+    });
     Ok(())
 }

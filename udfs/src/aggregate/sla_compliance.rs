@@ -1,16 +1,19 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray};
-use arrow::buffer::BooleanBuffer;
+use arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use arrow::datatypes::DataType;
-use datafusion_common::Result;
+use datafusion_common::{Result, ScalarValue};
 use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
-use crate::args::{PerRow, check_arity, integers_as_i64, temporal_as_micros};
+use crate::args::{
+    MICROS_PER_MINUTE, PerRow, RowValue, Same, check_arity, constant_i64, constant_micros,
+    integers_as_i64, temporal_as_micros,
+};
 use crate::calendar::Calendar;
-use crate::ratio::{RatioAggregate, RatioFunction, RatioKernel, for_each_weighted};
-use crate::sla::{sla_arg_types, sla_state};
+use crate::ratio::{RatioAggregate, RatioFunction, RatioKernel, find_selected, for_each_row};
+use crate::sla::{sla_arg_types, sla_state, target_micros};
 
 #[user_doc(
     doc_section(label = "MSP KPI Functions"),
@@ -69,13 +72,85 @@ pub fn sla_compliance_udaf() -> Arc<AggregateUDF> {
     )))
 }
 
+/// Where business time comes from in the five-argument form.
+#[derive(Debug)]
+pub enum Clock {
+    /// No calendar, or the constant calendar `24x7`: plain elapsed time.
+    Wall,
+    /// One constant calendar, parsed once.
+    Calendar(Arc<Calendar>),
+    /// A calendar column, parsed once per distinct spec per batch.
+    PerRow,
+}
+
 #[derive(Debug)]
 pub enum SlaComplianceKernel {
     Met,
-    Times { with_calendar: bool },
+    Times {
+        clock: Clock,
+        /// `target_minutes` when it is a constant.
+        target: Option<i64>,
+        /// `as_of` in UTC microseconds when it is a constant.
+        as_of: Option<i64>,
+    },
 }
 
 const NAME: &str = "sla_compliance";
+
+/// An integer argument of one batch: a constant, or a column's values.
+enum Values {
+    Same(i64),
+    Each(ScalarBuffer<i64>),
+}
+
+impl Values {
+    fn at(&self, row: usize) -> i64 {
+        match self {
+            Values::Same(value) => *value,
+            Values::Each(values) => values[row],
+        }
+    }
+}
+
+/// The timestamps of one batch of the five-argument form, in UTC microseconds.
+struct TimesBatch<'a> {
+    created: &'a [i64],
+    done: &'a [i64],
+    done_valid: Option<&'a BooleanBuffer>,
+    selection: Option<&'a BooleanBuffer>,
+}
+
+impl TimesBatch<'_> {
+    /// Wall-clock SLA states without a branch on the data: met when done by `as_of`
+    /// within target; decided when done by `as_of`, or not done and already past target.
+    /// Targets are checked to be non-negative before.
+    #[inline(always)]
+    fn wall_clock<F: FnMut(usize, i64, i64)>(
+        &self,
+        target_minutes: impl RowValue<i64>,
+        as_of: impl RowValue<i64>,
+        add: &mut F,
+    ) {
+        let (created, done) = (self.created, self.done);
+        for_each_row(
+            created.len(),
+            self.selection,
+            self.done_valid,
+            |row, weight, done_valid| {
+                let (created, done, as_of) = (created[row], done[row], as_of.at(row));
+                let target = target_minutes.at(row).saturating_mul(MICROS_PER_MINUTE);
+                let done_by = (done_valid != 0) & (done <= as_of);
+                let met = done_by & (done.saturating_sub(created) <= target);
+                let overdue = as_of.saturating_sub(created) > target;
+                add(
+                    row,
+                    weight & met as i64,
+                    weight & (done_by | overdue) as i64,
+                );
+            },
+        );
+    }
+}
 
 impl RatioKernel for SlaComplianceKernel {
     fn contribute<F: FnMut(usize, i64, i64)>(
@@ -84,56 +159,93 @@ impl RatioKernel for SlaComplianceKernel {
         selection: Option<&BooleanBuffer>,
         mut add: F,
     ) -> Result<()> {
-        match self {
-            SlaComplianceKernel::Met => {
-                let met = args[0].as_boolean().values();
-                for row in 0..met.len() {
-                    let weight = selection.map_or(1, |s| s.value(row) as i64);
-                    add(row, weight & met.value(row) as i64, weight);
-                }
-                Ok(())
-            }
-            SlaComplianceKernel::Times { with_calendar } => {
-                let created = temporal_as_micros(NAME, &args[0])?;
-                let done = temporal_as_micros(NAME, &args[1])?;
-                let done_valid = args[1].logical_nulls();
-                let target = integers_as_i64(NAME, &args[2])?;
-                let as_of = temporal_as_micros(NAME, &args[3])?;
-                let calendars = if *with_calendar {
-                    Some(PerRow::from_array(&args[4], Calendar::parse)?)
-                } else {
-                    None
-                };
-                let mut error = None;
-                for_each_weighted(&created, selection, |row, created, weight| {
-                    if weight == 0 || error.is_some() {
-                        return;
-                    }
-                    let done = done_valid
-                        .as_ref()
-                        .is_none_or(|v| v.is_valid(row))
-                        .then(|| done[row]);
-                    let calendar = calendars.as_ref().and_then(|c| c.get(row));
-                    match sla_state(NAME, created, done, target[row], as_of[row], calendar) {
-                        Ok(Some(met)) => add(row, met as i64, 1),
-                        Ok(None) => {}
-                        Err(e) => error = Some(e),
-                    }
-                });
-                error.map_or(Ok(()), Err)
-            }
+        let SlaComplianceKernel::Times {
+            clock,
+            target: constant_target,
+            as_of: constant_as_of,
+        } = self
+        else {
+            let met = args[0].as_boolean().values();
+            for_each_row(met.len(), selection, Some(met), |row, weight, met| {
+                add(row, weight & met, weight)
+            });
+            return Ok(());
+        };
+        let created = temporal_as_micros(NAME, &args[0])?;
+        let done = temporal_as_micros(NAME, &args[1])?;
+        let done_valid = args[1].logical_nulls();
+        let target = match constant_target {
+            Some(minutes) => Values::Same(*minutes),
+            None => Values::Each(integers_as_i64(NAME, &args[2])?),
+        };
+        let as_of = match constant_as_of {
+            Some(micros) => Values::Same(*micros),
+            None => Values::Each(temporal_as_micros(NAME, &args[3])?),
+        };
+        if let Some(row) = find_selected(created.len(), selection, |row| target.at(row) < 0) {
+            target_micros(NAME, target.at(row))?;
         }
+        let calendars = match clock {
+            Clock::Wall => {
+                let batch = TimesBatch {
+                    created: &created,
+                    done: &done,
+                    done_valid: done_valid.as_ref().map(NullBuffer::inner),
+                    selection,
+                };
+                match (&target, &as_of) {
+                    (Values::Same(t), Values::Same(a)) => {
+                        batch.wall_clock(Same(*t), Same(*a), &mut add)
+                    }
+                    (Values::Same(t), Values::Each(a)) => {
+                        batch.wall_clock(Same(*t), &a[..], &mut add)
+                    }
+                    (Values::Each(t), Values::Same(a)) => {
+                        batch.wall_clock(&t[..], Same(*a), &mut add)
+                    }
+                    (Values::Each(t), Values::Each(a)) => {
+                        batch.wall_clock(&t[..], &a[..], &mut add)
+                    }
+                }
+                return Ok(());
+            }
+            Clock::Calendar(calendar) => PerRow::Uniform(Some(Arc::clone(calendar))),
+            Clock::PerRow => PerRow::from_array(&args[4], Calendar::parse)?,
+        };
+        // Business time costs far more than the loop around it: go row by row.
+        let mut error = None;
+        for_each_row(created.len(), selection, None, |row, weight, _| {
+            if weight == 0 || error.is_some() {
+                return;
+            }
+            let done_at = done_valid
+                .as_ref()
+                .is_none_or(|v| v.is_valid(row))
+                .then(|| done[row]);
+            let calendar = calendars.get(row);
+            match sla_state(
+                NAME,
+                created[row],
+                done_at,
+                target.at(row),
+                as_of.at(row),
+                calendar,
+            ) {
+                Ok(Some(met)) => add(row, met as i64, 1),
+                Ok(None) => {}
+                Err(e) => error = Some(e),
+            }
+        });
+        error.map_or(Ok(()), Err)
     }
 
     fn required_args(&self) -> &[usize] {
         match self {
             SlaComplianceKernel::Met => &[0],
             SlaComplianceKernel::Times {
-                with_calendar: false,
+                clock: Clock::Wall, ..
             } => &[0, 2, 3],
-            SlaComplianceKernel::Times {
-                with_calendar: true,
-            } => &[0, 2, 3, 4],
+            SlaComplianceKernel::Times { .. } => &[0, 2, 3, 4],
         }
     }
 }
@@ -162,12 +274,30 @@ impl RatioFunction for SlaCompliance {
         sla_arg_types(NAME, arg_types)
     }
 
-    fn kernel(&self, arg_types: &[DataType]) -> Result<SlaComplianceKernel> {
-        Ok(match arg_types.len() {
-            1 => SlaComplianceKernel::Met,
-            n => SlaComplianceKernel::Times {
-                with_calendar: n == 5,
+    fn kernel(
+        &self,
+        arg_types: &[DataType],
+        constants: &[Option<ScalarValue>],
+    ) -> Result<SlaComplianceKernel> {
+        if arg_types.len() == 1 {
+            return Ok(SlaComplianceKernel::Met);
+        }
+        let constant = |i: usize| constants.get(i).and_then(Option::as_ref);
+        let clock = match (
+            arg_types.len(),
+            constant(4).and_then(|c| c.try_as_str().flatten()),
+        ) {
+            (4, _) => Clock::Wall,
+            (_, Some(spec)) => match Calendar::parse(spec)? {
+                calendar if calendar.is_wall_clock() => Clock::Wall,
+                calendar => Clock::Calendar(Arc::new(calendar)),
             },
+            _ => Clock::PerRow,
+        };
+        Ok(SlaComplianceKernel::Times {
+            clock,
+            target: constant(2).map(|t| constant_i64(NAME, t)).transpose()?,
+            as_of: constant(3).map(|t| constant_micros(NAME, t)).transpose()?,
         })
     }
 
