@@ -4,6 +4,7 @@
 //! `local_month` on generated tickets. Interleaved rounds, median of at least 7.
 //!
 //! cargo run --release -p mspkpi-bench -- [--rows N] [--rounds N] [--threads N] [--data DIR]
+//!     [--only TEXT]
 //! (bench/run.sh runs it and writes bench/RESULTS.md)
 
 use std::sync::Arc;
@@ -23,6 +24,8 @@ struct Args {
     rounds: usize,
     threads: usize,
     data: Option<String>,
+    /// Only the cases whose name contains this text.
+    only: Option<String>,
 }
 
 fn args() -> Args {
@@ -31,6 +34,7 @@ fn args() -> Args {
         rounds: 7,
         threads: 2,
         data: None,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -50,6 +54,7 @@ fn args() -> Args {
                     .unwrap_or(args.threads)
             }
             "--data" => args.data = it.next(),
+            "--only" => args.only = it.next(),
             _ => {}
         }
     }
@@ -284,6 +289,11 @@ fn aggregate_cases() -> Vec<Case> {
     cases
 }
 
+/// The allocator datafusion-cli uses: it keeps freed memory for the next query instead
+/// of returning it to the kernel, so repeated queries measure the query, not page faults.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let args = args();
@@ -295,9 +305,17 @@ async fn main() {
     eprintln!("building {} in-memory rows ...", args.rows);
     ctx.register_table("t", Arc::new(synthetic(args.rows, args.threads)))
         .expect("register");
+    let cases: Vec<Case> = aggregate_cases()
+        .into_iter()
+        .filter(|c| {
+            args.only
+                .as_ref()
+                .is_none_or(|only| c.name.contains(only.as_str()))
+        })
+        .collect();
     run(
         &ctx,
-        &aggregate_cases(),
+        &cases,
         args.rounds,
         &format!(
             "### KPI aggregates, {} rows in memory, {} threads",
