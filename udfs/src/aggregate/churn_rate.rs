@@ -1,3 +1,4 @@
+use std::hint::select_unpredictable;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray};
@@ -190,7 +191,12 @@ impl<T: Instant> ChurnBatch<'_, T> {
                     Some(mrr) => selected * cents(mrr[row]),
                     None => selected,
                 };
-                add(row, weight * lost as i64, weight * active_at_start as i64);
+                // Without the hint LLVM may turn these selects into branches on the data.
+                add(
+                    row,
+                    select_unpredictable(lost, weight, 0),
+                    select_unpredictable(active_at_start, weight, 0),
+                );
             },
         );
     }
@@ -205,13 +211,16 @@ impl<T: Instant> ChurnBatch<'_, T> {
         (starts, ends): (&[T], &[T]),
         add: &mut F,
     ) -> Result<Option<usize>> {
-        let len = self.onboarded.len();
         let native = |value: i64| {
             T::try_from(value).map_err(|_| internal_datafusion_err!("date {value} out of range"))
         };
         let reversed = match constant_bounds {
-            Some((start, end)) => find_selected(len, self.selection, |_| end < start),
-            None => find_selected(len, self.selection, |row| ends[row] < starts[row]),
+            Some((start, end)) => find_selected(self.onboarded, self.selection, |_| end < start),
+            None => {
+                let bounds: Vec<(T, T)> =
+                    starts.iter().copied().zip(ends.iter().copied()).collect();
+                find_selected(&bounds, self.selection, |(start, end)| end < start)
+            }
         };
         if reversed.is_some() {
             return Ok(reversed);
@@ -240,7 +249,7 @@ impl RatioKernel for ChurnKernel {
             false => None,
         };
         if let Some(mrr) = mrr
-            && let Some(row) = find_selected(mrr.len(), selection, |row| !valid_mrr(mrr[row]))
+            && let Some(row) = find_selected(mrr, selection, |amount| !valid_mrr(amount))
         {
             let value = array_value_to_string(&args[2], row).unwrap_or_default();
             return exec_err!(

@@ -39,8 +39,9 @@ pub fn score_contributions<F: FnMut(usize, i64, i64)>(
     numerator: impl Fn(i64) -> i64,
 ) -> Result<()> {
     let out_of_range = with_integer_values!(array, function, |values| {
-        find_selected(values.len(), selection, |row| {
-            !(min..=max).contains(&values[row].as_i64())
+        find_selected(values, selection, |value| {
+            let value = value.as_i64();
+            (value < min) | (value > max)
         })
     });
     if let Some(row) = out_of_range {

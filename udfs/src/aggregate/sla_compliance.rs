@@ -1,3 +1,4 @@
+use std::hint::select_unpredictable;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray};
@@ -142,10 +143,11 @@ impl TimesBatch<'_> {
                 let done_by = (done_valid != 0) & (done <= as_of);
                 let met = done_by & (done.saturating_sub(created) <= target);
                 let overdue = as_of.saturating_sub(created) > target;
+                // Without the hint LLVM turns these selects into branches on the data.
                 add(
                     row,
-                    weight & met as i64,
-                    weight & (done_by | overdue) as i64,
+                    select_unpredictable(met, weight, 0),
+                    select_unpredictable(done_by | overdue, weight, 0),
                 );
             },
         );
@@ -182,7 +184,11 @@ impl RatioKernel for SlaComplianceKernel {
             Some(micros) => Values::Same(*micros),
             None => Values::Each(temporal_as_micros(NAME, &args[3])?),
         };
-        if let Some(row) = find_selected(created.len(), selection, |row| target.at(row) < 0) {
+        let negative = match &target {
+            Values::Same(minutes) => find_selected(&created, selection, |_| *minutes < 0),
+            Values::Each(minutes) => find_selected(minutes, selection, |minutes| minutes < 0),
+        };
+        if let Some(row) = negative {
             target_micros(NAME, target.at(row))?;
         }
         let calendars = match clock {
