@@ -39,6 +39,13 @@ pub trait RatioKernel: Debug + Send + Sync + 'static {
 
     /// Indices of the arguments whose NULL excludes the row.
     fn required_args(&self) -> &[usize];
+
+    /// Whether each row adds at most 1 in absolute value to each sum (counts, not
+    /// weights such as MRR). The GROUP BY accumulator then counts in 32 bits: half the
+    /// memory per group, so 100,000 groups stay in a core's L2 cache.
+    fn unit_contributions(&self) -> bool {
+        true
+    }
 }
 
 /// The part of an aggregate that is its own: name, signature, docs and kernel.
@@ -343,7 +350,13 @@ impl<K: RatioKernel> Accumulator for RatioAccumulator<K> {
 #[derive(Debug)]
 pub struct RatioGroupsAccumulator<K: RatioKernel> {
     kernel: K,
+    /// Each group's exact sums.
     sums: Vec<[i64; 2]>,
+    /// For kernels with unit contributions: what rows added since the last fold into
+    /// `sums`, in 32 bits.
+    counts: Vec<[i32; 2]>,
+    /// Rows added to `counts` since the last fold; folded before they could overflow.
+    rows_in_counts: usize,
 }
 
 impl<K: RatioKernel> RatioGroupsAccumulator<K> {
@@ -351,7 +364,28 @@ impl<K: RatioKernel> RatioGroupsAccumulator<K> {
         Self {
             kernel,
             sums: Vec::new(),
+            counts: Vec::new(),
+            rows_in_counts: 0,
         }
+    }
+
+    /// Adds `counts` into `sums` and empties it.
+    fn fold_counts(&mut self) {
+        if self.sums.len() < self.counts.len() {
+            self.sums.resize(self.counts.len(), [0, 0]);
+        }
+        for (sum, count) in self.sums.iter_mut().zip(&self.counts) {
+            sum[0] += i64::from(count[0]);
+            sum[1] += i64::from(count[1]);
+        }
+        self.counts.clear();
+        self.rows_in_counts = 0;
+    }
+
+    /// The sums of the groups `emit_to` names, removed from the accumulator.
+    fn take_sums(&mut self, emit_to: EmitTo) -> Vec<[i64; 2]> {
+        self.fold_counts();
+        emit_to.take_needed(&mut self.sums)
     }
 }
 
@@ -363,19 +397,35 @@ impl<K: RatioKernel> GroupsAccumulator for RatioGroupsAccumulator<K> {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        self.sums.resize(total_num_groups, [0, 0]);
         let selection = row_selection(values, self.kernel.required_args(), opt_filter);
-        let sums = self.sums.as_mut_slice();
+        if !self.kernel.unit_contributions() {
+            self.sums.resize(total_num_groups, [0, 0]);
+            let sums = self.sums.as_mut_slice();
+            return self
+                .kernel
+                .contribute(values, selection.as_ref(), |row, num, den| {
+                    let sum = &mut sums[group_indices[row]];
+                    sum[0] += num;
+                    sum[1] += den;
+                });
+        }
+        if self.rows_in_counts + group_indices.len() > i32::MAX as usize {
+            self.fold_counts();
+        }
+        self.rows_in_counts += group_indices.len();
+        self.counts.resize(total_num_groups, [0, 0]);
+        let counts = self.counts.as_mut_slice();
         self.kernel
             .contribute(values, selection.as_ref(), |row, num, den| {
-                let sum = &mut sums[group_indices[row]];
-                sum[0] += num;
-                sum[1] += den;
+                // Unit contributions: each of num and den is -1, 0 or 1.
+                let count = &mut counts[group_indices[row]];
+                count[0] += num as i32;
+                count[1] += den as i32;
             })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let sums = emit_to.take_needed(&mut self.sums);
+        let sums = self.take_sums(emit_to);
         let values: Float64Array = sums
             .iter()
             .map(|&[num, den]| percentage(num, den))
@@ -384,7 +434,7 @@ impl<K: RatioKernel> GroupsAccumulator for RatioGroupsAccumulator<K> {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let sums = emit_to.take_needed(&mut self.sums);
+        let sums = self.take_sums(emit_to);
         let num: Int64Array = sums.iter().map(|s| s[0]).collect::<Vec<_>>().into();
         let den: Int64Array = sums.iter().map(|s| s[1]).collect::<Vec<_>>().into();
         Ok(vec![Arc::new(num), Arc::new(den)])
@@ -440,6 +490,34 @@ impl<K: RatioKernel> GroupsAccumulator for RatioGroupsAccumulator<K> {
     }
 
     fn size(&self) -> usize {
-        self.sums.capacity() * size_of::<[i64; 2]>() + size_of::<Self>()
+        self.sums.capacity() * size_of::<[i64; 2]>()
+            + self.counts.capacity() * size_of::<[i32; 2]>()
+            + size_of::<Self>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::nps::NpsKernel;
+    use arrow::array::Int8Array;
+
+    /// The 32-bit counters are folded into the 64-bit sums before they could overflow,
+    /// and a fold in the middle of the updates changes no result.
+    #[test]
+    fn counts_fold_before_they_could_overflow() -> Result<()> {
+        let mut acc = RatioGroupsAccumulator::new(NpsKernel);
+        let scores: Vec<ArrayRef> = vec![Arc::new(Int8Array::from(vec![10, 10, 0, 5]))];
+        acc.update_batch(&scores, &[0, 0, 1, 1], None, 2)?;
+        acc.rows_in_counts = i32::MAX as usize - 2;
+        acc.counts[0] = [i32::MAX - 2, i32::MAX - 2];
+        acc.update_batch(&scores, &[0, 0, 1, 1], None, 3)?;
+        assert_eq!(acc.rows_in_counts, 4, "folded, then counted the new batch");
+        assert_eq!(acc.counts, vec![[2, 2], [-2, 2], [0, 0]]);
+        let state = acc.state(EmitTo::All)?;
+        let (num, den) = state_arrays(&state)?;
+        assert_eq!(num.values().as_ref(), &[i32::MAX as i64, -4, 0]);
+        assert_eq!(den.values().as_ref(), &[i32::MAX as i64, 4, 0]);
+        Ok(())
     }
 }

@@ -321,6 +321,10 @@ impl RatioKernel for ChurnKernel {
             &[0, 2, 3]
         }
     }
+
+    fn unit_contributions(&self) -> bool {
+        !self.weighted
+    }
 }
 
 pub fn coerce_churn_dates(
