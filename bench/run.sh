@@ -4,7 +4,7 @@
 #   bench/run.sh                       # 10M tickets, 1,000 clients, 24 months, 2 threads
 #   TICKETS=1000000 ROWS=2000000 bench/run.sh   # a quicker run
 #
-# In one process (interleaved rounds, median of 7+): each KPI aggregate against its
+# In one process (ROUNDS interleaved rounds, at least 7, median): each KPI aggregate against its
 # fastest DataFusion built-in formulation and the cheapest query reading the same
 # columns, on an in-memory table of ROWS rows grouped by ~1,000 and ~100,000 keys;
 # business_minutes and local_month on the generated tickets. As whole processes
@@ -19,6 +19,7 @@ MONTHS=${MONTHS:-24}
 THREADS=${THREADS:-2}
 ROWS=${ROWS:-20000000}
 RUNS=${RUNS:-5}
+ROUNDS=${ROUNDS:-15}
 DATA=${DATA:-target/bench-data-$TICKETS}
 OUT=target/bench
 mkdir -p "$OUT"
@@ -34,7 +35,7 @@ fi
 PERIOD=$("$BIN" sql --data "$DATA" --format csv "SELECT to_char(CAST(max(created_at) AS DATE) - INTERVAL '1 month', '%Y-%m') AS p FROM tickets" | tail -1)
 
 echo "in-process benchmarks ..." >&2
-cargo run --release --quiet -p mspkpi-bench -- --rows "$ROWS" --threads "$THREADS" --data "$DATA" > "$OUT/inprocess.md"
+cargo run --release --quiet -p mspkpi-bench -- --rows "$ROWS" --threads "$THREADS" --rounds "$ROUNDS" --data "$DATA" > "$OUT/inprocess.md"
 
 median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'; }
 seconds() { local s e; s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
@@ -93,7 +94,7 @@ echo "whole-process benchmarks ..." >&2
   echo
   echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-  echo "- command: \`TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS ROWS=$ROWS RUNS=$RUNS bench/run.sh\`"
+  echo "- command: \`TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS ROWS=$ROWS RUNS=$RUNS ROUNDS=$ROUNDS bench/run.sh\`"
   echo "- data: $("$BIN" sql --data "$DATA" --format csv "SELECT (SELECT count(*) FROM tickets) || ' tickets, ' || (SELECT count(*) FROM surveys) || ' survey answers, ' || (SELECT count(*) FROM clients) || ' clients'" | tail -1)"
   echo "- peers: duckdb $(python3 -c 'import duckdb; print(duckdb.__version__)'), polars $(python3 -c 'import polars; print(polars.__version__)'), $(rustc --version)"
   echo
