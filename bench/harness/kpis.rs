@@ -166,6 +166,12 @@ async fn time(ctx: &SessionContext, sql: &str) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
 fn stats(times: &mut [f64]) -> (f64, f64, f64) {
     times.sort_by(f64::total_cmp);
     (times[times.len() / 2], times[0], times[times.len() - 1])
@@ -182,7 +188,7 @@ struct Case {
 async fn run(ctx: &SessionContext, cases: &[Case], rounds: usize, header: &str) {
     println!("{header}\n");
     println!(
-        "| case | mspkpi median (min-max) s | fastest built-in median s | floor median s | × built-in | × floor |"
+        "| case | mspkpi median (min-max) s | fastest built-in median s | floor median s | × built-in: of medians / paired | × floor: of medians / paired |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
     for case in cases {
@@ -200,30 +206,27 @@ async fn run(ctx: &SessionContext, cases: &[Case], rounds: usize, header: &str) 
                 floor.push(time(ctx, &case.floor).await);
             }
         }
+        // Paired ratios: each round's queries ran back to back, so the median of the
+        // per-round ratios is robust to the machine's speed drifting between rounds.
+        let fastest = (0..builtins.len())
+            .min_by(|&a, &b| median(&builtins[a]).total_cmp(&median(&builtins[b])));
+        let paired =
+            |other: &[f64]| -> Vec<f64> { mine.iter().zip(other).map(|(m, o)| m / o).collect() };
+        let builtin_ratio = fastest.map(|i| (median(&builtins[i]), median(&paired(&builtins[i]))));
+        let floor_ratio = (!floor.is_empty()).then(|| (median(&floor), median(&paired(&floor))));
         let (m, lo, hi) = stats(&mut mine);
-        let best = builtins
-            .iter_mut()
-            .map(|b| stats(b).0)
-            .fold(f64::INFINITY, f64::min);
-        let (f, _, _) = if floor.is_empty() {
-            (f64::NAN, 0.0, 0.0)
-        } else {
-            stats(&mut floor)
+        let show = |value: Option<f64>, digits: usize| {
+            value.map_or("–".to_string(), |v| format!("{v:.digits$}"))
         };
         println!(
-            "| {} | {m:.3} ({lo:.3}-{hi:.3}) | {best:.3} | {} | {:.2} | {} |",
+            "| {} | {m:.3} ({lo:.3}-{hi:.3}) | {} | {} | {} / {} | {} / {} |",
             case.name,
-            if f.is_nan() {
-                "–".into()
-            } else {
-                format!("{f:.3}")
-            },
-            m / best,
-            if f.is_nan() {
-                "–".into()
-            } else {
-                format!("{:.2}", m / f)
-            },
+            show(builtin_ratio.map(|r| r.0), 3),
+            show(floor_ratio.map(|r| r.0), 3),
+            show(builtin_ratio.map(|r| m / r.0), 2),
+            show(builtin_ratio.map(|r| r.1), 2),
+            show(floor_ratio.map(|r| m / r.0), 2),
+            show(floor_ratio.map(|r| r.1), 2),
         );
     }
     println!();
