@@ -155,6 +155,14 @@ fn valid_mrr(amount: f64) -> bool {
     (0.0..f64::INFINITY).contains(&amount)
 }
 
+/// What a batch did: nothing, because a row's period ends before it starts; or its
+/// contributions, and whether a selected MRR was invalid (checked in the same loop; the
+/// query fails then, so what was added does not matter).
+enum Outcome {
+    Reversed(usize),
+    Added { bad_mrr: bool },
+}
+
 /// The columns of one batch in their compared representation.
 struct ChurnBatch<'a, T> {
     onboarded: &'a [T],
@@ -172,8 +180,9 @@ impl<T: Instant> ChurnBatch<'_, T> {
         start: impl RowValue<T>,
         end: impl RowValue<T>,
         add: &mut F,
-    ) {
+    ) -> bool {
         let (onboarded, churned) = (self.onboarded, self.churned);
+        let mut bad_mrr = false;
         for_each_row(
             onboarded.len(),
             self.selection,
@@ -188,7 +197,11 @@ impl<T: Instant> ChurnBatch<'_, T> {
                 let active_at_start = (onboarded[row] < start) & (churned >= start);
                 let lost = active_at_start & (churned < end);
                 let weight = match self.mrr {
-                    Some(mrr) => selected * cents(mrr[row]),
+                    Some(mrr) => {
+                        let amount = mrr[row];
+                        bad_mrr |= (selected != 0) & !valid_mrr(amount);
+                        selected * cents(amount)
+                    }
                     None => selected,
                 };
                 // Without the hint LLVM may turn these selects into branches on the data.
@@ -199,37 +212,41 @@ impl<T: Instant> ChurnBatch<'_, T> {
                 );
             },
         );
+        bad_mrr
     }
 
     /// Runs the loop compiled for constant bounds, or the one for bound columns; or,
-    /// without adding anything, returns the first selected row whose period_end is
-    /// before its period_start.
+    /// without adding anything, names the first selected row whose period_end is before
+    /// its period_start.
     #[inline(always)]
     fn contribute_with<F: FnMut(usize, i64, i64)>(
         &self,
         constant_bounds: Option<(i64, i64)>,
         (starts, ends): (&[T], &[T]),
         add: &mut F,
-    ) -> Result<Option<usize>> {
+    ) -> Result<Outcome> {
         let native = |value: i64| {
             T::try_from(value).map_err(|_| internal_datafusion_err!("date {value} out of range"))
         };
         let reversed = match constant_bounds {
-            Some((start, end)) => find_selected(self.onboarded, self.selection, |_| end < start),
+            Some((start, end)) if end < start => {
+                find_selected(self.onboarded, self.selection, |_| true)
+            }
+            Some(_) => None,
             None => {
                 let bounds: Vec<(T, T)> =
                     starts.iter().copied().zip(ends.iter().copied()).collect();
                 find_selected(&bounds, self.selection, |(start, end)| end < start)
             }
         };
-        if reversed.is_some() {
-            return Ok(reversed);
+        if let Some(row) = reversed {
+            return Ok(Outcome::Reversed(row));
         }
-        match constant_bounds {
+        let bad_mrr = match constant_bounds {
             Some((start, end)) => self.contribute(Same(native(start)?), Same(native(end)?), add),
             None => self.contribute(starts, ends, add),
-        }
-        Ok(None)
+        };
+        Ok(Outcome::Added { bad_mrr })
     }
 }
 
@@ -248,15 +265,7 @@ impl RatioKernel for ChurnKernel {
             true => Some(args[2].as_primitive::<Float64Type>().values().as_ref()),
             false => None,
         };
-        if let Some(mrr) = mrr
-            && let Some(row) = find_selected(mrr, selection, |amount| !valid_mrr(amount))
-        {
-            let value = array_value_to_string(&args[2], row).unwrap_or_default();
-            return exec_err!(
-                "{function}: mrr {value} is invalid (expected a non-negative amount)"
-            );
-        }
-        let reversed = match self.dates {
+        let outcome = match self.dates {
             DateRepr::Days => {
                 let days = |i: usize| args[i].as_primitive::<Date32Type>().values().as_ref();
                 ChurnBatch {
@@ -304,14 +313,20 @@ impl RatioKernel for ChurnKernel {
                 .contribute_with(self.constant_bounds, (&start, &end), &mut add)?
             }
         };
-        if let Some(row) = reversed {
-            return exec_err!(
+        match outcome {
+            Outcome::Reversed(row) => exec_err!(
                 "{function}: period_end {} is before period_start {}",
                 array_value_to_string(&args[end], row).unwrap_or_default(),
                 array_value_to_string(&args[start], row).unwrap_or_default()
-            );
+            ),
+            Outcome::Added { bad_mrr: true } => {
+                let mrr = mrr.unwrap_or_default();
+                let row = find_selected(mrr, selection, |amount| !valid_mrr(amount)).unwrap_or(0);
+                let value = array_value_to_string(&args[2], row).unwrap_or_default();
+                exec_err!("{function}: mrr {value} is invalid (expected a non-negative amount)")
+            }
+            Outcome::Added { bad_mrr: false } => Ok(()),
         }
-        Ok(())
     }
 
     fn required_args(&self) -> &[usize] {
