@@ -17,13 +17,13 @@ use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
 use datafusion_common::{Result, ScalarValue, internal_err};
 use datafusion_expr::function::{AccumulatorArgs, StateFieldsArgs};
-
-use crate::args::constant_arguments;
 use datafusion_expr::utils::{AggregateOrderSensitivity, format_state_name};
 use datafusion_expr::{
     Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, ReversedUDAF,
     Signature,
 };
+
+use crate::args::constant_arguments;
 
 /// What a ratio KPI contributes per row, given its argument arrays.
 pub trait RatioKernel: Debug + Send + Sync + 'static {
@@ -208,9 +208,10 @@ pub fn for_each_row(
     }
 }
 
-/// The first row in `selection` whose value is `invalid`: the domain check kernels run
-/// before their main loop, to name the offending value. The common case, no such row,
-/// is decided with plain loops the compiler vectorises (a 64-bit mask per 64 rows,
+/// The first row in `selection` whose value is `invalid`, to name it in an error.
+/// Kernels call it before their main loop (SLA targets, churn periods) or after it, when
+/// a flag kept in the loop saw a suspect value (scores, MRR). The common case, no such
+/// row, is decided with plain loops the compiler vectorises (a 64-bit mask per 64 rows,
 /// like arrow's comparison kernels); only selected rows count, because NULL and
 /// filtered-out slots may hold anything.
 pub fn find_selected<T: Copy>(
