@@ -22,6 +22,8 @@ RUNS=${RUNS:-5}
 ROUNDS=${ROUNDS:-15}
 DATA=${DATA:-target/bench-data-$TICKETS}
 OUT=target/bench
+# Before anything is written: the results file itself must not count as a local change.
+COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
 mkdir -p "$OUT"
 
 cargo build --release --quiet
@@ -92,7 +94,7 @@ echo "whole-process benchmarks ..." >&2
   echo
   echo "Written by \`bench/run.sh\`; do not edit by hand."
   echo
-  echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
+  echo "- commit: $COMMIT"
   echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
   echo "- command: \`TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS ROWS=$ROWS RUNS=$RUNS ROUNDS=$ROUNDS bench/run.sh\`"
   echo "- data: $("$BIN" sql --data "$DATA" --format csv "SELECT (SELECT count(*) FROM tickets) || ' tickets, ' || (SELECT count(*) FROM surveys) || ' survey answers, ' || (SELECT count(*) FROM clients) || ' clients'" | tail -1)"
