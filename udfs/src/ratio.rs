@@ -346,6 +346,14 @@ impl<K: RatioKernel> Accumulator for RatioAccumulator<K> {
     }
 }
 
+/// Adds 32-bit counts into the 64-bit sums of the same groups.
+fn add_counts(sums: &mut [[i64; 2]], counts: &[[i32; 2]]) {
+    for (sum, count) in sums.iter_mut().zip(counts) {
+        sum[0] += i64::from(count[0]);
+        sum[1] += i64::from(count[1]);
+    }
+}
+
 /// The GROUP BY accumulator: each group's numerator and denominator side by side, so
 /// one row touches one cache line.
 #[derive(Debug)]
@@ -375,18 +383,30 @@ impl<K: RatioKernel> RatioGroupsAccumulator<K> {
         if self.sums.len() < self.counts.len() {
             self.sums.resize(self.counts.len(), [0, 0]);
         }
-        for (sum, count) in self.sums.iter_mut().zip(&self.counts) {
-            sum[0] += i64::from(count[0]);
-            sum[1] += i64::from(count[1]);
-        }
+        add_counts(&mut self.sums, &self.counts);
         self.counts.clear();
         self.rows_in_counts = 0;
     }
 
-    /// The sums of the groups `emit_to` names, removed from the accumulator.
+    /// The sums of the groups `emit_to` names, removed from the accumulator. Only the
+    /// emitted groups are combined: folding all counts into `sums` here would hold both
+    /// vectors at full size after an early emit under memory pressure.
     fn take_sums(&mut self, emit_to: EmitTo) -> Vec<[i64; 2]> {
-        self.fold_counts();
-        emit_to.take_needed(&mut self.sums)
+        let groups = self.sums.len().max(self.counts.len());
+        let counts = if self.counts.is_empty() {
+            Vec::new()
+        } else {
+            self.counts.resize(groups, [0, 0]);
+            emit_to.take_needed(&mut self.counts)
+        };
+        let mut sums = if self.sums.is_empty() {
+            vec![[0, 0]; counts.len()]
+        } else {
+            self.sums.resize(groups, [0, 0]);
+            emit_to.take_needed(&mut self.sums)
+        };
+        add_counts(&mut sums, &counts);
+        sums
     }
 }
 
