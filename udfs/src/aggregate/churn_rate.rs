@@ -74,7 +74,7 @@ pub struct ChurnKernel {
 /// How the four dates are compared. When they share one type they compare on their raw
 /// values (days for Date32, the type's own unit otherwise); mixed types are converted
 /// to UTC microseconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 enum DateRepr {
     Days,
     Ticks,
@@ -88,7 +88,7 @@ impl ChurnKernel {
         arg_types: &[DataType],
         constants: &[Option<ScalarValue>],
     ) -> Result<Self> {
-        let (start, end) = if weighted { (3, 4) } else { (2, 3) };
+        let (start, end) = bound_args(weighted);
         let date_args = [0, 1, start, end];
         let first = &arg_types[0];
         let dates = if !date_args.iter().all(|&i| &arg_types[i] == first) {
@@ -122,8 +122,14 @@ impl ChurnKernel {
     }
 
     fn bounds(&self) -> (usize, usize) {
-        if self.weighted { (3, 4) } else { (2, 3) }
+        bound_args(self.weighted)
     }
+}
+
+/// The argument positions of period_start and period_end (`revenue_churn_rate` has
+/// `mrr` third).
+fn bound_args(weighted: bool) -> (usize, usize) {
+    if weighted { (3, 4) } else { (2, 3) }
 }
 
 /// The native value type of the dates compared.

@@ -185,7 +185,9 @@ impl RatioKernel for SlaComplianceKernel {
             None => Values::Each(temporal_as_micros(NAME, &args[3])?),
         };
         let negative = match &target {
-            Values::Same(minutes) => find_selected(&created, selection, |_| *minutes < 0),
+            // A constant target is tested once, not per row.
+            Values::Same(minutes) if *minutes < 0 => find_selected(&created, selection, |_| true),
+            Values::Same(_) => None,
             Values::Each(minutes) => find_selected(minutes, selection, |minutes| minutes < 0),
         };
         if let Some(row) = negative {
