@@ -146,19 +146,30 @@ impl Instant for i64 {
     const NEVER: Self = i64::MAX;
 }
 
-/// MRR in whole cents, rounded half away from zero like `f64::round` for the
-/// non-negative amounts accepted (`round` is a library call on baseline x86-64).
+/// The largest MRR accepted, 10^13 (ten trillion a month): its cents stay below 2^51,
+/// where [`cents`] is exact, and a sum of a million of them still fits in an `i64`.
+const MAX_MRR: f64 = 1e13;
+
+/// 2^52 + 2^51: adding it to a float below 2^51 in magnitude leaves that float rounded
+/// to the nearest integer (ties to even) in the low bits of the sum's mantissa.
+const ROUNDING_BIAS: f64 = 6_755_399_441_055_744.0;
+
+/// MRR in whole cents, rounded half away from zero like `f64::round`, for the amounts
+/// [`valid_mrr`] accepts. Float additions and a bit cast instead of `round` (a library
+/// call on baseline x86-64) and of `as i64` (which saturates, with range and NaN tests).
 #[inline(always)]
 fn cents(amount: f64) -> i64 {
-    let cents = amount * 100.0;
-    let whole = cents as i64;
-    whole + (cents - whole as f64 >= 0.5) as i64
+    let scaled = amount * 100.0;
+    let biased = scaled + ROUNDING_BIAS;
+    let nearest_even = biased.to_bits() as i64 - ROUNDING_BIAS.to_bits() as i64;
+    // A tie rounded down to even goes up instead; the subtraction is exact.
+    nearest_even + (scaled - (biased - ROUNDING_BIAS) == 0.5) as i64
 }
 
-/// An MRR the function accepts: a non-negative, finite amount.
+/// An MRR the function accepts: a number from 0 to [`MAX_MRR`] (not NaN).
 #[inline(always)]
 fn valid_mrr(amount: f64) -> bool {
-    (0.0..f64::INFINITY).contains(&amount)
+    (0.0..=MAX_MRR).contains(&amount)
 }
 
 /// What a batch did: nothing, because a row's period ends before it starts; or its
@@ -187,7 +198,10 @@ impl<T: Instant> ChurnBatch<'_, T> {
         end: impl RowValue<T>,
         add: &mut F,
     ) -> bool {
-        let (onboarded, churned) = (self.onboarded, self.churned);
+        // Slices of one length, so that the loop indexes them without bounds checks.
+        let onboarded = self.onboarded;
+        let churned = &self.churned[..onboarded.len()];
+        let mrr = self.mrr.map(|mrr| &mrr[..onboarded.len()]);
         let mut bad_mrr = false;
         for_each_row(
             onboarded.len(),
@@ -202,7 +216,7 @@ impl<T: Instant> ChurnBatch<'_, T> {
                 };
                 let active_at_start = (onboarded[row] < start) & (churned >= start);
                 let lost = active_at_start & (churned < end);
-                let weight = match self.mrr {
+                let weight = match mrr {
                     Some(mrr) => {
                         let amount = mrr[row];
                         bad_mrr |= (selected != 0) & !valid_mrr(amount);
@@ -329,7 +343,7 @@ impl RatioKernel for ChurnKernel {
                 let mrr = mrr.unwrap_or_default();
                 let row = find_selected(mrr, selection, |amount| !valid_mrr(amount)).unwrap_or(0);
                 let value = array_value_to_string(&args[2], row).unwrap_or_default();
-                exec_err!("{function}: mrr {value} is invalid (expected a non-negative amount)")
+                exec_err!("{function}: mrr {value} is invalid (expected an amount from 0 to 1e13)")
             }
             Outcome::Added { bad_mrr: false } => Ok(()),
         }
@@ -390,5 +404,33 @@ impl RatioFunction for ChurnRate {
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cents_round_like_f64_round() {
+        let ties = [0.005, 0.125, 0.375, 2.5, 1.005, 12.345, 0.0, 0.01, 99.995];
+        let spread = (0..200_000).map(|i| i as f64 * 0.0037 + (i % 7) as f64 * 1e6);
+        let extremes = [MAX_MRR, MAX_MRR - 0.005, 1e13 / 3.0, f64::MIN_POSITIVE];
+        for amount in ties.into_iter().chain(spread).chain(extremes) {
+            assert_eq!(cents(amount), (amount * 100.0).round() as i64, "{amount}");
+        }
+        // Exact ties round away from zero, not to even.
+        assert_eq!(cents(0.125), 13);
+        assert_eq!(cents(0.375), 38);
+    }
+
+    #[test]
+    fn mrr_outside_the_exact_range_is_invalid() {
+        for amount in [0.0, 0.01, 1234.56, MAX_MRR] {
+            assert!(valid_mrr(amount), "{amount}");
+        }
+        for amount in [-0.01, f64::NAN, f64::INFINITY, 1.0e13 + 0.01, f64::MAX] {
+            assert!(!valid_mrr(amount), "{amount}");
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::ratio::{RatioAggregate, RatioFunction};
 
 #[user_doc(
     doc_section(label = "MSP KPI Functions"),
-    description = "Revenue churn rate: like churn_rate, but each client weighs by its monthly recurring revenue: lost MRR of the clients that churned in [period_start, period_end) as a percentage of the MRR of the clients active at period_start. MRR is summed in whole cents, so results do not depend on partitioning. A negative or NaN mrr is an error.",
+    description = "Revenue churn rate: like churn_rate, but each client weighs by its monthly recurring revenue: lost MRR of the clients that churned in [period_start, period_end) as a percentage of the MRR of the clients active at period_start. MRR is summed in whole cents, so results do not depend on partitioning. An mrr that is negative, NaN or above 1e13 (ten trillion) is an error.",
     syntax_example = "revenue_churn_rate(onboarded_on, churned_on, mrr, period_start, period_end)",
     sql_example = r#"```sql
 > SELECT revenue_churn_rate(onboarded_on, churned_on, mrr, DATE '2026-10-01', DATE '2026-11-01') FROM clients;
@@ -26,7 +26,7 @@ use crate::ratio::{RatioAggregate, RatioFunction};
     ),
     argument(
         name = "mrr",
-        description = "Monthly recurring revenue (non-negative number)."
+        description = "Monthly recurring revenue (a number from 0 to 1e13)."
     ),
     argument(
         name = "period_start",
