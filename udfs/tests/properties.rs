@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arrow::array::{
     ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int8Array, Int16Array, Int32Array,
     Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    UInt16Array,
 };
 use arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef, TimeUnit};
 use datafusion::datasource::MemTable;
@@ -106,6 +107,9 @@ fn schema() -> SchemaRef {
             true,
         ),
         Field::new("target", DataType::Int64, false),
+        // The same targets in the narrower types read in 32 bits.
+        Field::new("target_i32", DataType::Int32, false),
+        Field::new("target_u16", DataType::UInt16, false),
         // The same period and moment as the constants, as columns and in other types,
         // so the per-row paths of the kernels are compared with the reference too.
         Field::new("p_start", DataType::Date32, false),
@@ -144,6 +148,12 @@ fn batch(rows: &[Row]) -> RecordBatch {
             TimestampMicrosecondArray::from_iter(rows.iter().map(|r| r.done)).with_timezone("UTC"),
         ),
         Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.target))),
+        Arc::new(Int32Array::from_iter_values(
+            rows.iter().map(|r| r.target as i32),
+        )),
+        Arc::new(UInt16Array::from_iter_values(
+            rows.iter().map(|r| r.target as u16),
+        )),
         Arc::new(Date32Array::from_iter_values(
             rows.iter().map(|_| PERIOD_START),
         )),
@@ -229,7 +239,7 @@ fn reference(rows: &[Row]) -> BTreeMap<i64, Kpis> {
 /// Each KPI expression and the reference KPI it must equal (an index into [`Kpis`]).
 /// Constant arguments take the kernels' constant paths; the same arguments as columns,
 /// in other types, or with a calendar, take the per-row paths.
-const KPI_EXPRESSIONS: [(&str, usize); 13] = [
+const KPI_EXPRESSIONS: [(&str, usize); 15] = [
     ("nps(score)", 0),
     ("csat(csat)", 1),
     ("fcr_rate(contacts)", 2),
@@ -253,6 +263,11 @@ const KPI_EXPRESSIONS: [(&str, usize); 13] = [
         6,
     ),
     ("sla_compliance(created, done, target, as_of_ms)", 6),
+    (
+        "sla_compliance(created, done, target_i32, TIMESTAMP '2026-01-01T12:00:00Z')",
+        6,
+    ),
+    ("sla_compliance(created, done, target_u16, as_of_ms)", 6),
     (
         "sla_compliance(created, done, target, TIMESTAMP '2026-01-01T12:00:00Z', '24x7')",
         6,

@@ -3,7 +3,9 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray};
 use arrow::buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Int8Type, Int16Type, Int32Type, UInt8Type, UInt16Type,
+};
 use datafusion_common::{Result, ScalarValue};
 use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
@@ -98,18 +100,95 @@ pub enum SlaComplianceKernel {
 
 const NAME: &str = "sla_compliance";
 
-/// An integer argument of one batch: a constant, or a column's values.
-enum Values {
+/// `as_of` of one batch: a constant, or a column's values in UTC microseconds.
+enum AsOf {
     Same(i64),
     Each(ScalarBuffer<i64>),
 }
 
-impl Values {
+impl AsOf {
     fn at(&self, row: usize) -> i64 {
         match self {
-            Values::Same(value) => *value,
-            Values::Each(values) => values[row],
+            AsOf::Same(as_of) => *as_of,
+            AsOf::Each(as_of) => as_of[row],
         }
+    }
+}
+
+/// `target_minutes` of one batch: a constant, or a column read in 32 bits when its type
+/// fits (the usual Int32 without a copy), else in 64.
+enum Targets {
+    Same(i64),
+    Narrow(ScalarBuffer<i32>),
+    Wide(ScalarBuffer<i64>),
+}
+
+impl Targets {
+    fn read(array: &ArrayRef) -> Result<Self> {
+        fn narrow<T: ArrowPrimitiveType<Native: Into<i32>>>(array: &ArrayRef) -> Targets {
+            let values = array.as_primitive::<T>().values();
+            Targets::Narrow(values.iter().map(|&v| v.into()).collect())
+        }
+        Ok(match array.data_type() {
+            DataType::Int32 => Targets::Narrow(array.as_primitive::<Int32Type>().values().clone()),
+            DataType::Int8 => narrow::<Int8Type>(array),
+            DataType::Int16 => narrow::<Int16Type>(array),
+            DataType::UInt8 => narrow::<UInt8Type>(array),
+            DataType::UInt16 => narrow::<UInt16Type>(array),
+            _ => Targets::Wide(integers_as_i64(NAME, array)?),
+        })
+    }
+
+    fn minutes_at(&self, row: usize) -> i64 {
+        match self {
+            Targets::Same(minutes) => *minutes,
+            Targets::Narrow(minutes) => minutes[row].into(),
+            Targets::Wide(minutes) => minutes[row],
+        }
+    }
+
+    /// The first selected row of `rows` whose target is negative.
+    fn first_negative(&self, rows: usize, selection: Option<&BooleanBuffer>) -> Option<usize> {
+        match self {
+            // A constant target is tested once, not per row.
+            Targets::Same(minutes) if *minutes < 0 => {
+                find_selected(&vec![(); rows], selection, |_| true)
+            }
+            Targets::Same(_) => None,
+            Targets::Narrow(minutes) => find_selected(minutes, selection, |m| m < 0),
+            Targets::Wide(minutes) => find_selected(minutes, selection, |m| m < 0),
+        }
+    }
+}
+
+/// A target as read per row, turned into microseconds without a branch.
+trait TargetMinutes: Copy {
+    fn micros(self) -> i64;
+}
+
+impl TargetMinutes for i32 {
+    #[inline(always)]
+    fn micros(self) -> i64 {
+        // |i32| × 6·10^7 < 2^63: no overflow to saturate.
+        i64::from(self) * MICROS_PER_MINUTE
+    }
+}
+
+impl TargetMinutes for i64 {
+    #[inline(always)]
+    fn micros(self) -> i64 {
+        self.saturating_mul(MICROS_PER_MINUTE)
+    }
+}
+
+/// A constant target, converted to microseconds once.
+#[derive(Clone, Copy)]
+struct TargetMicros(i64);
+
+impl TargetMinutes for TargetMicros {
+    #[inline(always)]
+    fn micros(self) -> i64 {
+        self.0
     }
 }
 
@@ -122,32 +201,67 @@ struct TimesBatch<'a> {
 }
 
 impl TimesBatch<'_> {
-    /// Wall-clock SLA states without a branch on the data: met when done by `as_of`
-    /// within target; decided when done by `as_of`, or not done and already past target.
-    /// Targets are checked to be non-negative before.
-    #[inline(always)]
-    fn wall_clock<F: FnMut(usize, i64, i64)>(
+    /// Runs [`Self::wall_clock`] compiled for this batch's kinds of target and as_of.
+    fn wall_clock_for<F: FnMut(usize, i64, i64)>(
         &self,
-        target_minutes: impl RowValue<i64>,
+        targets: &Targets,
+        as_of: &AsOf,
+        add: &mut F,
+    ) {
+        let rows = self.created.len();
+        match as_of {
+            AsOf::Same(as_of) => self.wall_clock_at(targets, Same(*as_of), add),
+            AsOf::Each(as_of) => self.wall_clock_at(targets, &as_of[..rows], add),
+        }
+    }
+
+    #[inline(always)]
+    fn wall_clock_at<F: FnMut(usize, i64, i64)>(
+        &self,
+        targets: &Targets,
         as_of: impl RowValue<i64>,
         add: &mut F,
     ) {
-        let (created, done) = (self.created, self.done);
+        let rows = self.created.len();
+        match targets {
+            Targets::Same(minutes) => {
+                let micros = TargetMicros(minutes.micros());
+                self.wall_clock(Same(micros), as_of, add)
+            }
+            Targets::Narrow(minutes) => self.wall_clock(&minutes[..rows], as_of, add),
+            Targets::Wide(minutes) => self.wall_clock(&minutes[..rows], as_of, add),
+        }
+    }
+
+    /// Wall-clock SLA states without a branch on the data: met when done by `as_of` and
+    /// by the deadline (created + target); decided when done by `as_of`, or not done and
+    /// `as_of` already past the deadline. Targets are checked to be non-negative before,
+    /// so a deadline can only saturate upwards, where every instant is before it, as it
+    /// would be without saturation.
+    #[inline(always)]
+    fn wall_clock<M: TargetMinutes, F: FnMut(usize, i64, i64)>(
+        &self,
+        target: impl RowValue<M>,
+        as_of: impl RowValue<i64>,
+        add: &mut F,
+    ) {
+        let created = self.created;
+        let done = &self.done[..created.len()];
         for_each_row(
             created.len(),
             self.selection,
             self.done_valid,
             |row, weight, done_valid| {
-                let (created, done, as_of) = (created[row], done[row], as_of.at(row));
-                let target = target_minutes.at(row).saturating_mul(MICROS_PER_MINUTE);
+                let (done, as_of) = (done[row], as_of.at(row));
+                let deadline = created[row].saturating_add(target.at(row).micros());
                 let done_by = (done_valid != 0) & (done <= as_of);
-                let met = done_by & (done.saturating_sub(created) <= target);
-                let overdue = as_of.saturating_sub(created) > target;
+                let met = done_by & (done <= deadline);
+                let decided = done_by | (as_of > deadline);
                 // Without the hint LLVM turns these selects into branches on the data.
                 add(
                     row,
                     select_unpredictable(met, weight, 0),
-                    select_unpredictable(done_by | overdue, weight, 0),
+                    select_unpredictable(decided, weight, 0),
                 );
             },
         );
@@ -176,22 +290,16 @@ impl RatioKernel for SlaComplianceKernel {
         let created = temporal_as_micros(NAME, &args[0])?;
         let done = temporal_as_micros(NAME, &args[1])?;
         let done_valid = args[1].logical_nulls();
-        let target = match constant_target {
-            Some(minutes) => Values::Same(*minutes),
-            None => Values::Each(integers_as_i64(NAME, &args[2])?),
+        let targets = match constant_target {
+            Some(minutes) => Targets::Same(*minutes),
+            None => Targets::read(&args[2])?,
         };
         let as_of = match constant_as_of {
-            Some(micros) => Values::Same(*micros),
-            None => Values::Each(temporal_as_micros(NAME, &args[3])?),
+            Some(micros) => AsOf::Same(*micros),
+            None => AsOf::Each(temporal_as_micros(NAME, &args[3])?),
         };
-        let negative = match &target {
-            // A constant target is tested once, not per row.
-            Values::Same(minutes) if *minutes < 0 => find_selected(&created, selection, |_| true),
-            Values::Same(_) => None,
-            Values::Each(minutes) => find_selected(minutes, selection, |minutes| minutes < 0),
-        };
-        if let Some(row) = negative {
-            target_micros(NAME, target.at(row))?;
+        if let Some(row) = targets.first_negative(created.len(), selection) {
+            target_micros(NAME, targets.minutes_at(row))?;
         }
         let calendars = match clock {
             Clock::Wall => {
@@ -201,20 +309,7 @@ impl RatioKernel for SlaComplianceKernel {
                     done_valid: done_valid.as_ref().map(NullBuffer::inner),
                     selection,
                 };
-                match (&target, &as_of) {
-                    (Values::Same(t), Values::Same(a)) => {
-                        batch.wall_clock(Same(*t), Same(*a), &mut add)
-                    }
-                    (Values::Same(t), Values::Each(a)) => {
-                        batch.wall_clock(Same(*t), &a[..], &mut add)
-                    }
-                    (Values::Each(t), Values::Same(a)) => {
-                        batch.wall_clock(&t[..], Same(*a), &mut add)
-                    }
-                    (Values::Each(t), Values::Each(a)) => {
-                        batch.wall_clock(&t[..], &a[..], &mut add)
-                    }
-                }
+                batch.wall_clock_for(&targets, &as_of, &mut add);
                 return Ok(());
             }
             Clock::Calendar(calendar) => PerRow::Uniform(Some(Arc::clone(calendar))),
@@ -235,7 +330,7 @@ impl RatioKernel for SlaComplianceKernel {
                 NAME,
                 created[row],
                 done_at,
-                target.at(row),
+                targets.minutes_at(row),
                 as_of.at(row),
                 calendar,
             ) {
