@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Float64Type};
 use arrow::util::display::array_value_to_string;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
-use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
+use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType, Normalizer};
 
 struct Db {
     ctx: SessionContext,
@@ -32,6 +32,36 @@ fn cell(array: &ArrayRef, row: usize) -> Result<String, DataFusionError> {
     } else {
         text
     })
+}
+
+/// A row whose cells hold several lines (EXPLAIN's plans) as one result row per line,
+/// the other cells empty after the first, as DataFusion's own sqllogictest runner does:
+/// an expected result is written one line per row.
+fn expand_lines(cells: Vec<String>) -> Vec<Vec<String>> {
+    let lines: Vec<Vec<&str>> = cells.iter().map(|c| c.lines().collect()).collect();
+    let height = lines.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    (0..height)
+        .map(|i| {
+            lines
+                .iter()
+                .map(|cell| cell.get(i).map_or(String::new(), |line| line.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// sqllogictest's default comparison (whitespace-normalised lines), except that the
+/// continuation lines of [`expand_lines`], whose first cells are empty, do not start
+/// with the space that joins the cells.
+fn validator(normalizer: Normalizer, actual: &[Vec<String>], expected: &[String]) -> bool {
+    let actual = actual.iter().map(|row| {
+        row.iter()
+            .map(normalizer)
+            .filter(|cell| !cell.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    actual.eq(expected.iter().map(normalizer))
 }
 
 #[async_trait::async_trait]
@@ -58,13 +88,12 @@ impl AsyncDB for Db {
         let mut rows = Vec::new();
         for batch in &batches {
             for row in 0..batch.num_rows() {
-                rows.push(
-                    batch
-                        .columns()
-                        .iter()
-                        .map(|c| cell(c, row))
-                        .collect::<Result<_, _>>()?,
-                );
+                let cells = batch
+                    .columns()
+                    .iter()
+                    .map(|c| cell(c, row))
+                    .collect::<Result<Vec<_>, _>>()?;
+                rows.extend(expand_lines(cells));
             }
         }
         Ok(DBOutput::Rows { types, rows })
@@ -91,12 +120,13 @@ async fn run_file(path: &Path, complete: bool) -> Result<(), String> {
         let ctx = ctx.clone();
         async move { Ok(Db { ctx }) }
     });
+    runner.with_validator(validator);
     if complete {
         runner
             .update_test_file(
                 path,
                 " ",
-                sqllogictest::default_validator,
+                validator,
                 sqllogictest::default_normalizer,
                 sqllogictest::default_column_validator,
             )

@@ -16,7 +16,9 @@ use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Ar
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
 use datafusion_common::{Result, ScalarValue, internal_err};
-use datafusion_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion_expr::function::{
+    AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs,
+};
 use datafusion_expr::utils::{AggregateOrderSensitivity, format_state_name};
 use datafusion_expr::{
     Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, ReversedUDAF,
@@ -64,6 +66,10 @@ pub trait RatioFunction: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
         constants: &[Option<ScalarValue>],
     ) -> Result<Self::Kernel>;
     fn documentation(&self) -> Option<&Documentation>;
+    /// A planning-time rewrite of the call (see [`AggregateUDFImpl::simplify`]).
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        None
+    }
 }
 
 /// A DataFusion aggregate built from a [`RatioFunction`].
@@ -144,6 +150,10 @@ impl<F: RatioFunction> AggregateUDFImpl for RatioAggregate<F> {
 
     fn documentation(&self) -> Option<&Documentation> {
         self.0.documentation()
+    }
+
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        self.0.simplify()
     }
 }
 

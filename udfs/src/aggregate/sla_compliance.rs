@@ -7,7 +7,8 @@ use arrow::datatypes::{
     ArrowPrimitiveType, DataType, Int8Type, Int16Type, Int32Type, UInt8Type, UInt16Type,
 };
 use datafusion_common::{Result, ScalarValue};
-use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
+use datafusion_expr::function::AggregateFunctionSimplification;
+use datafusion_expr::{AggregateUDF, Documentation, Expr, Signature, Volatility};
 use datafusion_macros::user_doc;
 
 use crate::args::{
@@ -406,5 +407,26 @@ impl RatioFunction for SlaCompliance {
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+
+    /// A literal wall-clock calendar (`'24x7'`) makes the call the four-argument form:
+    /// dropping it spares DataFusion turning the literal into a string column for every
+    /// batch. Other calendars, and invalid ones (their error comes at execution, as for
+    /// a column), are kept.
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        Some(Box::new(|mut function, _| {
+            let wall_clock = match function.params.args.as_slice() {
+                [_, _, _, _, Expr::Literal(calendar, _)] => calendar
+                    .try_as_str()
+                    .flatten()
+                    .and_then(|spec| Calendar::parse(spec).ok())
+                    .is_some_and(|calendar| calendar.is_wall_clock()),
+                _ => false,
+            };
+            if wall_clock {
+                function.params.args.pop();
+            }
+            Ok(Expr::AggregateFunction(function))
+        }))
     }
 }
