@@ -270,6 +270,14 @@ fn aggregate_cases() -> Vec<Case> {
             &["100.0 * count(*) FILTER (WHERE met) / count(met)"],
             "count(met)",
         ));
+        // Not a KPI: the grouping alone, as a lower bound for every aggregate by this
+        // key; its "× built-in" is the least any csat implementation could reach.
+        cases.push(case(
+            "GROUP BY alone, against csat's built-in and floor",
+            "1",
+            &["100.0 * count(*) FILTER (WHERE csat >= 4) / count(csat)"],
+            "count(csat)",
+        ));
         cases.push(case(
             "sla_compliance(created, done, target, as_of)",
             "sla_compliance(created, done, target, TIMESTAMP '2027-01-01T00:00:00Z')",
