@@ -258,6 +258,15 @@ pub fn find_selected<T: Copy>(
         .flatten()
 }
 
+/// The first of `rows` rows in `selection`: the row to name when a constant argument
+/// makes every selected row invalid.
+pub fn first_selected(rows: usize, selection: Option<&BooleanBuffer>) -> Option<usize> {
+    match selection {
+        Some(selection) => selection.set_indices().next(),
+        None => (rows > 0).then_some(0),
+    }
+}
+
 /// [`for_each_row`] over the values of one column: `f(row, value, weight)`.
 #[inline(always)]
 pub fn for_each_weighted<T: Copy>(

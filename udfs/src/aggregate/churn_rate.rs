@@ -12,7 +12,9 @@ use datafusion_macros::user_doc;
 use crate::args::{
     RowValue, Same, check_arity, coerce_date, constant_micros, raw_ticks, temporal_as_micros,
 };
-use crate::ratio::{RatioAggregate, RatioFunction, RatioKernel, find_selected, for_each_row};
+use crate::ratio::{
+    RatioAggregate, RatioFunction, RatioKernel, find_selected, first_selected, for_each_row,
+};
 
 #[user_doc(
     doc_section(label = "MSP KPI Functions"),
@@ -250,7 +252,7 @@ impl<T: Instant> ChurnBatch<'_, T> {
         };
         let reversed = match constant_bounds {
             Some((start, end)) if end < start => {
-                find_selected(self.onboarded, self.selection, |_| true)
+                first_selected(self.onboarded.len(), self.selection)
             }
             Some(_) => None,
             None => {

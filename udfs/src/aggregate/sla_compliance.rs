@@ -16,7 +16,9 @@ use crate::args::{
     integers_as_i64, temporal_as_micros,
 };
 use crate::calendar::Calendar;
-use crate::ratio::{RatioAggregate, RatioFunction, RatioKernel, find_selected, for_each_row};
+use crate::ratio::{
+    RatioAggregate, RatioFunction, RatioKernel, find_selected, first_selected, for_each_row,
+};
 use crate::sla::{sla_arg_types, sla_state, target_micros};
 
 #[user_doc(
@@ -148,12 +150,11 @@ impl Targets {
         }
     }
 
-    /// The first selected row of the batch (`created` is any of its columns) whose
-    /// target is negative.
-    fn first_negative(&self, created: &[i64], selection: Option<&BooleanBuffer>) -> Option<usize> {
+    /// The first selected row of the batch's `rows` whose target is negative.
+    fn first_negative(&self, rows: usize, selection: Option<&BooleanBuffer>) -> Option<usize> {
         match self {
             // A constant target is tested once, not per row.
-            Targets::Same(minutes) if *minutes < 0 => find_selected(created, selection, |_| true),
+            Targets::Same(minutes) if *minutes < 0 => first_selected(rows, selection),
             Targets::Same(_) => None,
             Targets::Narrow(minutes) => find_selected(minutes, selection, |m| m < 0),
             Targets::Wide(minutes) => find_selected(minutes, selection, |m| m < 0),
@@ -298,7 +299,7 @@ impl RatioKernel for SlaComplianceKernel {
             Some(micros) => AsOf::Same(*micros),
             None => AsOf::Each(temporal_as_micros(NAME, &args[3])?),
         };
-        if let Some(row) = targets.first_negative(&created, selection) {
+        if let Some(row) = targets.first_negative(created.len(), selection) {
             target_micros(NAME, targets.minutes_at(row))?;
         }
         let calendars = match clock {
