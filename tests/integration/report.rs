@@ -1,10 +1,8 @@
 //! The report job: golden files, escaping, safe names, reproducibility, atomic swaps.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use mspkpi::report;
 
 fn read(path: PathBuf) -> String {

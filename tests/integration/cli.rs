@@ -1,14 +1,12 @@
 //! End-to-end tests of the binary: `sql` in every format, parameters, scripts, the
 //! shell on stdin, errors and exit codes, `functions`, and `validate`.
 
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use common::*;
+use crate::common::*;
 
 fn mspkpi(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mspkpi"))

@@ -1,14 +1,12 @@
 //! The generator's realism claims, determinism, and the catalog's checks and casts.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::{generated, query, scalar, write_parquet};
 use arrow::array::{
     Array, AsArray, Int64Array, StringArray, TimestampMicrosecondArray, TimestampNanosecondArray,
 };
 use arrow::datatypes::{DataType, Int32Type, Int64Type, TimeUnit};
-use common::{generated, query, scalar, write_parquet};
 use mspkpi::schema::TABLES;
 use mspkpi::session::{self, EngineOptions};
 

@@ -1,13 +1,11 @@
 //! The README's generated sections (schema, function reference, the ad-hoc SQL
 //! session, the report excerpt, the validate output) must match what the code
-//! produces. `MSPKPI_UPDATE_README=1 cargo test --test readme` rewrites them.
-
-mod common;
+//! produces. `MSPKPI_UPDATE_README=1 cargo test --test integration readme` rewrites them.
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{Cell, copy_dir, date, s, write_table_file};
+use crate::common::{Cell, copy_dir, date, s, write_table_file};
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
 
@@ -185,7 +183,7 @@ async fn readme_sections_match_the_code() {
     } else {
         assert!(
             current == updated,
-            "the README is out of date: run MSPKPI_UPDATE_README=1 cargo test --test readme and review the diff"
+            "the README is out of date: run MSPKPI_UPDATE_README=1 cargo test --test integration readme and review the diff"
         );
     }
 }

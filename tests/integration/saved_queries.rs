@@ -2,9 +2,7 @@
 //! attribution edge cases, and agreement with an independent computation on
 //! generated data.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn all_queries_run_on_generated_data() {

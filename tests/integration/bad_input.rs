@@ -1,15 +1,13 @@
 //! Bad input: `validate` on hand-made broken data, clear errors from `report` and `sql`,
 //! and a seeded fuzz run over corrupted data directories.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use crate::common::*;
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
-use common::*;
 use mspkpi::period::Period;
 use mspkpi::report::{self, ReportOptions};
 use parquet::arrow::ArrowWriter;

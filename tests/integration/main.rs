@@ -1,0 +1,11 @@
+//! The end-to-end tests of the mspkpi binary and library, in one test binary: each
+//! test binary links DataFusion, so one binary instead of six keeps the build's time
+//! and disk use down.
+
+mod bad_input;
+mod cli;
+mod common;
+mod foundation;
+mod readme;
+mod report;
+mod saved_queries;

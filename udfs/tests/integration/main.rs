@@ -1,0 +1,6 @@
+//! The tests of the functions through their public API, in one test binary (each
+//! binary links DataFusion; one instead of three keeps the build's time and disk down).
+
+mod calendar_properties;
+mod groups_accumulator;
+mod properties;
