@@ -43,8 +43,9 @@ pub trait RatioKernel: Debug + Send + Sync + 'static {
     fn required_args(&self) -> &[usize];
 
     /// Whether each row adds at most 1 in absolute value to each sum (counts, not
-    /// weights such as MRR). The GROUP BY accumulator then counts in 32 bits: half the
-    /// memory per group, so 100,000 groups stay in a core's L2 cache.
+    /// weights such as MRR). The GROUP BY accumulator then packs a group's two counts
+    /// in one 64-bit word: half the memory per group, so 100,000 groups stay in a
+    /// core's L2 cache, and one add per row.
     fn unit_contributions(&self) -> bool {
         true
     }
@@ -219,15 +220,14 @@ pub fn for_each_row(
 }
 
 /// The first row in `selection` whose value is `invalid`, to name it in an error.
-/// Kernels call it before their main loop (SLA targets, churn periods) or after it, when
-/// a flag kept in the loop saw a suspect value (scores, MRR). The common case, no such
-/// row, is decided with plain loops the compiler vectorises (a 64-bit mask per 64 rows,
-/// like arrow's comparison kernels); only selected rows count, because NULL and
+/// Kernels call it before their main loop, which then needs no check of its own. The
+/// common case, no such row, is decided 64 rows at a time with loops the compiler
+/// vectorises ([`invalid_bits`]); only selected rows count, because NULL and
 /// filtered-out slots may hold anything.
 pub fn find_selected<T: Copy>(
     values: &[T],
     selection: Option<&BooleanBuffer>,
-    invalid: impl Fn(T) -> bool,
+    invalid: impl Fn(T) -> bool + Copy,
 ) -> Option<usize> {
     let found = match selection {
         None => values
@@ -242,11 +242,7 @@ pub fn find_selected<T: Copy>(
                 .chunks(64)
                 .zip(words)
                 .fold(false, |found, (chunk, selected)| {
-                    let invalid_bits =
-                        chunk.iter().enumerate().fold(0u64, |bits, (bit, &value)| {
-                            bits | (invalid(value) as u64) << bit
-                        });
-                    found | (invalid_bits & selected != 0)
+                    found | (invalid_bits(chunk, invalid) & selected != 0)
                 })
         }
     };
@@ -256,6 +252,27 @@ pub fn find_selected<T: Copy>(
                 .find(|&row| selection.is_none_or(|s| s.value(row)) && invalid(values[row]))
         })
         .flatten()
+}
+
+/// Bit `i` set where `invalid(chunk[i])`, for a chunk of at most 64 values. One byte
+/// per value first (a plain loop that vectorises), then eight bytes of 0 or 1 at a time
+/// gathered into eight bits by one multiplication: byte `i` lands in bit `56 + i`, and
+/// no two partial products overlap, so nothing carries.
+#[inline(always)]
+fn invalid_bits<T: Copy>(chunk: &[T], invalid: impl Fn(T) -> bool) -> u64 {
+    let mut flags = [0u8; 64];
+    for (flag, &value) in flags.iter_mut().zip(chunk) {
+        *flag = u8::from(invalid(value));
+    }
+    flags
+        .chunks_exact(8)
+        .enumerate()
+        .fold(0u64, |bits, (i, bytes)| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(bytes);
+            let gathered = u64::from_le_bytes(word).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+            bits | gathered << (8 * i)
+        })
 }
 
 /// The first of `rows` rows in `selection`: the row to name when a constant argument
@@ -274,9 +291,21 @@ pub fn for_each_weighted<T: Copy>(
     selection: Option<&BooleanBuffer>,
     mut f: impl FnMut(usize, T, i64),
 ) {
-    for_each_row(values.len(), selection, None, |row, weight, _| {
-        f(row, values[row], weight)
-    });
+    let Some(selection) = selection else {
+        for (row, &value) in values.iter().enumerate() {
+            f(row, value, 1);
+        }
+        return;
+    };
+    let chunks = selection.bit_chunks();
+    let words = chunks
+        .iter()
+        .chain(std::iter::once(chunks.remainder_bits()));
+    for ((start, chunk), weights) in (0..).step_by(64).zip(values.chunks(64)).zip(words) {
+        for (bit, &value) in chunk.iter().enumerate() {
+            f(start + bit, value, ((weights >> bit) & 1) as i64);
+        }
+    }
 }
 
 /// 100 × numerator / denominator, or NULL for an empty denominator.
@@ -365,24 +394,47 @@ impl<K: RatioKernel> Accumulator for RatioAccumulator<K> {
     }
 }
 
-/// Adds 32-bit counts into the 64-bit sums of the same groups.
-fn add_counts(sums: &mut [[i64; 2]], counts: &[[i32; 2]]) {
-    for (sum, count) in sums.iter_mut().zip(counts) {
-        sum[0] += i64::from(count[0]);
-        sum[1] += i64::from(count[1]);
+/// One group's unit-contribution counts packed in one word: the denominator in the
+/// high 32 bits plus the (signed) numerator, so that a row's update is a single add.
+/// Wrapping addition keeps the packing exact while the numerator stays within `i32`
+/// and the denominator within `u32`, which [`RatioGroupsAccumulator`] ensures by
+/// folding into the 64-bit sums before `i32::MAX` rows.
+type PackedCount = u64;
+
+#[inline(always)]
+fn pack(numerator: i64, denominator: i64) -> PackedCount {
+    (denominator as u64)
+        .wrapping_shl(32)
+        .wrapping_add(numerator as u64)
+}
+
+#[inline]
+fn unpack(packed: PackedCount) -> [i64; 2] {
+    let numerator = i64::from(packed as u32 as i32);
+    let denominator = (packed.wrapping_sub(numerator as u64) >> 32) as i64;
+    [numerator, denominator]
+}
+
+/// Adds packed counts into the 64-bit sums of the same groups.
+fn add_counts(sums: &mut [[i64; 2]], counts: &[PackedCount]) {
+    for (sum, &count) in sums.iter_mut().zip(counts) {
+        let [numerator, denominator] = unpack(count);
+        sum[0] += numerator;
+        sum[1] += denominator;
     }
 }
 
-/// The GROUP BY accumulator: each group's numerator and denominator side by side, so
-/// one row touches one cache line.
+/// The GROUP BY accumulator. Each group's numerator and denominator are side by side
+/// (one cache line per row), and for counting kernels packed in one word (one add per
+/// row, the same memory traffic as `count`).
 #[derive(Debug)]
 pub struct RatioGroupsAccumulator<K: RatioKernel> {
     kernel: K,
     /// Each group's exact sums.
     sums: Vec<[i64; 2]>,
     /// For kernels with unit contributions: what rows added since the last fold into
-    /// `sums`, in 32 bits.
-    counts: Vec<[i32; 2]>,
+    /// `sums`, packed.
+    counts: Vec<PackedCount>,
     /// Rows added to `counts` since the last fold; folded before they could overflow.
     rows_in_counts: usize,
 }
@@ -415,7 +467,7 @@ impl<K: RatioKernel> RatioGroupsAccumulator<K> {
         let counts = if self.counts.is_empty() {
             Vec::new()
         } else {
-            self.counts.resize(groups, [0, 0]);
+            self.counts.resize(groups, 0);
             emit_to.take_needed(&mut self.counts)
         };
         let mut sums = if self.sums.is_empty() {
@@ -453,14 +505,12 @@ impl<K: RatioKernel> GroupsAccumulator for RatioGroupsAccumulator<K> {
             self.fold_counts();
         }
         self.rows_in_counts += group_indices.len();
-        self.counts.resize(total_num_groups, [0, 0]);
+        self.counts.resize(total_num_groups, 0);
         let counts = self.counts.as_mut_slice();
         self.kernel
             .contribute(values, selection.as_ref(), |row, num, den| {
-                // Unit contributions: each of num and den is -1, 0 or 1.
                 let count = &mut counts[group_indices[row]];
-                count[0] += num as i32;
-                count[1] += den as i32;
+                *count = count.wrapping_add(pack(num, den));
             })
     }
 
@@ -531,7 +581,7 @@ impl<K: RatioKernel> GroupsAccumulator for RatioGroupsAccumulator<K> {
 
     fn size(&self) -> usize {
         self.sums.capacity() * size_of::<[i64; 2]>()
-            + self.counts.capacity() * size_of::<[i32; 2]>()
+            + self.counts.capacity() * size_of::<PackedCount>()
             + size_of::<Self>()
     }
 }
@@ -550,14 +600,73 @@ mod tests {
         let scores: Vec<ArrayRef> = vec![Arc::new(Int8Array::from(vec![10, 10, 0, 5]))];
         acc.update_batch(&scores, &[0, 0, 1, 1], None, 2)?;
         acc.rows_in_counts = i32::MAX as usize - 2;
-        acc.counts[0] = [i32::MAX - 2, i32::MAX - 2];
+        acc.counts[0] = pack(i32::MAX as i64 - 2, i32::MAX as i64 - 2);
         acc.update_batch(&scores, &[0, 0, 1, 1], None, 3)?;
         assert_eq!(acc.rows_in_counts, 4, "folded, then counted the new batch");
-        assert_eq!(acc.counts, vec![[2, 2], [-2, 2], [0, 0]]);
+        let counts: Vec<[i64; 2]> = acc.counts.iter().map(|&c| unpack(c)).collect();
+        assert_eq!(counts, vec![[2, 2], [-2, 2], [0, 0]]);
         let state = acc.state(EmitTo::All)?;
         let (num, den) = state_arrays(&state)?;
         assert_eq!(num.values().as_ref(), &[i32::MAX as i64, -4, 0]);
         assert_eq!(den.values().as_ref(), &[i32::MAX as i64, 4, 0]);
         Ok(())
+    }
+
+    /// Packed counts add up exactly to every numerator in `i32` and denominator in
+    /// `u32`, whatever the order and sign of the contributions.
+    #[test]
+    fn invalid_bits_match_a_per_value_check() {
+        let values: Vec<i16> = (0..64).map(|i| (i * 37 % 23) - 3).collect();
+        for len in [0, 1, 7, 8, 9, 63, 64] {
+            let chunk = &values[..len];
+            let expected = chunk
+                .iter()
+                .enumerate()
+                .fold(0u64, |bits, (i, &v)| bits | u64::from(v < 0 || v > 15) << i);
+            assert_eq!(
+                invalid_bits(chunk, |v| v < 0 || v > 15),
+                expected,
+                "{len} values"
+            );
+        }
+        assert_eq!(invalid_bits(&[1u8; 64], |_| true), u64::MAX);
+    }
+
+    #[test]
+    fn packed_counts_add_exactly() {
+        let max = i64::from(i32::MAX);
+        for (numerator, denominator) in [
+            (0, 0),
+            (-1, 1),
+            (max, max),
+            (-max, max),
+            (i64::from(i32::MIN), max + 1),
+            (-5, u32::MAX as i64),
+            (7, u32::MAX as i64),
+        ] {
+            // A net sum reached through contributions of -1, 0 and 1, as rows give them.
+            let steps = [(1, 1), (-1, 1), (0, 1), (-1, 0), (1, 0)];
+            let mut packed = pack(numerator, denominator);
+            let mut expected = [numerator, denominator];
+            for (n, d) in steps {
+                packed = packed.wrapping_add(pack(n, d));
+                expected[0] += n;
+                expected[1] += d;
+            }
+            if expected[0] >= i64::from(i32::MIN)
+                && expected[0] <= max
+                && expected[1] <= u32::MAX as i64
+            {
+                assert_eq!(
+                    unpack(packed),
+                    expected,
+                    "from ({numerator}, {denominator})"
+                );
+            }
+            assert_eq!(
+                unpack(pack(numerator, denominator)),
+                [numerator, denominator]
+            );
+        }
     }
 }

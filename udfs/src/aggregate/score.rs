@@ -10,12 +10,23 @@ use crate::ratio::{find_selected, for_each_weighted};
 use crate::with_integer_values;
 
 /// Native integers read as i64 without a per-batch widening copy.
-pub trait AsI64: Copy {
+pub trait AsI64: Copy + PartialOrd {
     fn as_i64(self) -> i64;
+    /// The value of this type nearest to `value`.
+    fn saturating_from_i64(value: i64) -> Self;
 }
 
 macro_rules! impl_as_i64 {
-    ($($t:ty),*) => {$(impl AsI64 for $t { #[inline(always)] fn as_i64(self) -> i64 { self as i64 } })*};
+    ($($t:ty),*) => {$(impl AsI64 for $t {
+        #[inline(always)]
+        fn as_i64(self) -> i64 {
+            self as i64
+        }
+        #[inline(always)]
+        fn saturating_from_i64(value: i64) -> Self {
+            value.clamp(<$t>::MIN as i64, <$t>::MAX as i64) as $t
+        }
+    })*};
 }
 impl_as_i64!(i8, i16, i32, i64, u8, u16, u32);
 
@@ -25,6 +36,20 @@ impl AsI64 for u64 {
         // Beyond i64::MAX is out of every domain; saturate so the range check sees it.
         self.min(i64::MAX as u64) as i64
     }
+    #[inline(always)]
+    fn saturating_from_i64(value: i64) -> Self {
+        value.max(0) as u64
+    }
+}
+
+/// Whether a value of type `T` falls outside `min..=max`, compared in `T` itself so
+/// that the check over a column vectorises at the column's own width.
+#[inline(always)]
+fn outside<T: AsI64>(min: i64, max: i64) -> impl Fn(T) -> bool + Copy {
+    let (low, high) = (T::saturating_from_i64(min), T::saturating_from_i64(max));
+    // A bound beyond the type's range on the wrong side: no value fits at all.
+    let none_fits = low.as_i64() < min || high.as_i64() > max;
+    move |value: T| none_fits | (value < low) | (value > high)
 }
 
 /// Adds `(numerator(value), 1)` for every selected row whose value is in
@@ -38,24 +63,11 @@ pub fn score_contributions<F: FnMut(usize, i64, i64)>(
     mut add: F,
     numerator: impl Fn(i64) -> i64,
 ) -> Result<()> {
-    // The range check rides along in the main loop: a flag in a register costs less
-    // than a second pass over the values.
-    let mut suspect = false;
-    with_integer_values!(array, function, |values| {
-        for_each_weighted(values, selection, |row, value, weight| {
-            let value = value.as_i64();
-            suspect |= (weight != 0) & ((value < min) | (value > max));
-            add(row, weight * numerator(value), weight);
-        })
-    });
-    if !suspect {
-        return Ok(());
-    }
+    // The range check is a vectorised pass of its own before the counting loop: with
+    // many groups that loop waits on memory, and the fewer instructions each row takes
+    // there, the more rows' counter updates the CPU keeps in flight.
     let out_of_range = with_integer_values!(array, function, |values| {
-        find_selected(values, selection, |value| {
-            let value = value.as_i64();
-            (value < min) | (value > max)
-        })
+        find_selected(values, selection, outside(min, max))
     });
     if let Some(row) = out_of_range {
         let value = array_value_to_string(array, row).unwrap_or_default();
@@ -66,5 +78,10 @@ pub fn score_contributions<F: FnMut(usize, i64, i64)>(
         };
         return exec_err!("{function}: value {value} is out of range (expected {range})");
     }
+    with_integer_values!(array, function, |values| {
+        for_each_weighted(values, selection, |row, value, weight| {
+            add(row, weight * numerator(value.as_i64()), weight);
+        })
+    });
     Ok(())
 }
