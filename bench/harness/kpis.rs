@@ -192,20 +192,28 @@ async fn run(ctx: &SessionContext, cases: &[Case], rounds: usize, header: &str) 
     );
     println!("|---|---:|---:|---:|---:|---:|");
     for case in cases {
-        // Warm up once.
-        time(ctx, &case.mine).await;
-        let mut mine = Vec::new();
-        let mut builtins: Vec<Vec<f64>> = vec![Vec::new(); case.builtins.len()];
-        let mut floor = Vec::new();
-        for _ in 0..rounds {
-            mine.push(time(ctx, &case.mine).await);
-            for (i, b) in case.builtins.iter().enumerate() {
-                builtins[i].push(time(ctx, b).await);
-            }
-            if !case.floor.is_empty() {
-                floor.push(time(ctx, &case.floor).await);
+        // Every query of a round, mine first; the order rotates from round to round so
+        // that no query always follows the same one (caches, allocator state).
+        let queries: Vec<&str> = std::iter::once(case.mine.as_str())
+            .chain(case.builtins.iter().map(String::as_str))
+            .chain((!case.floor.is_empty()).then_some(case.floor.as_str()))
+            .collect();
+        for sql in &queries {
+            time(ctx, sql).await;
+        }
+        let mut times: Vec<Vec<f64>> = vec![Vec::new(); queries.len()];
+        for round in 0..rounds {
+            for offset in 0..queries.len() {
+                let query = (round + offset) % queries.len();
+                times[query].push(time(ctx, queries[query]).await);
             }
         }
+        let mut mine = times.remove(0);
+        let floor = match case.floor.is_empty() {
+            true => Vec::new(),
+            false => times.pop().unwrap_or_default(),
+        };
+        let builtins = times;
         // Paired ratios: each round's queries ran back to back, so the median of the
         // per-round ratios is robust to the machine's speed drifting between rounds.
         let fastest = (0..builtins.len())

@@ -174,14 +174,6 @@ fn valid_mrr(amount: f64) -> bool {
     (0.0..=MAX_MRR).contains(&amount)
 }
 
-/// What a batch did: nothing, because a row's period ends before it starts; or its
-/// contributions, and whether a selected MRR was invalid (checked in the same loop; the
-/// query fails then, so what was added does not matter).
-enum Outcome {
-    Reversed(usize),
-    Added { bad_mrr: bool },
-}
-
 /// The columns of one batch in their compared representation.
 struct ChurnBatch<'a, T> {
     onboarded: &'a [T],
@@ -199,12 +191,11 @@ impl<T: Instant> ChurnBatch<'_, T> {
         start: impl RowValue<T>,
         end: impl RowValue<T>,
         add: &mut F,
-    ) -> bool {
+    ) {
         // Slices of one length, so that the loop indexes them without bounds checks.
         let onboarded = self.onboarded;
         let churned = &self.churned[..onboarded.len()];
         let mrr = self.mrr.map(|mrr| &mrr[..onboarded.len()]);
-        let mut bad_mrr = false;
         for_each_row(
             onboarded.len(),
             self.selection,
@@ -219,11 +210,7 @@ impl<T: Instant> ChurnBatch<'_, T> {
                 let active_at_start = (onboarded[row] < start) & (churned >= start);
                 let lost = active_at_start & (churned < end);
                 let weight = match mrr {
-                    Some(mrr) => {
-                        let amount = mrr[row];
-                        bad_mrr |= (selected != 0) & !valid_mrr(amount);
-                        selected * cents(amount)
-                    }
+                    Some(mrr) => selected * cents(mrr[row]),
                     None => selected,
                 };
                 // Without the hint LLVM may turn these selects into branches on the data.
@@ -234,19 +221,18 @@ impl<T: Instant> ChurnBatch<'_, T> {
                 );
             },
         );
-        bad_mrr
     }
 
     /// Runs the loop compiled for constant bounds, or the one for bound columns; or,
     /// without adding anything, names the first selected row whose period_end is before
-    /// its period_start.
+    /// its period_start (`Some(row)`).
     #[inline(always)]
     fn contribute_with<F: FnMut(usize, i64, i64)>(
         &self,
         constant_bounds: Option<(i64, i64)>,
         (starts, ends): (&[T], &[T]),
         add: &mut F,
-    ) -> Result<Outcome> {
+    ) -> Result<Option<usize>> {
         let native = |value: i64| {
             T::try_from(value).map_err(|_| internal_datafusion_err!("date {value} out of range"))
         };
@@ -261,14 +247,14 @@ impl<T: Instant> ChurnBatch<'_, T> {
                 find_selected(&bounds, self.selection, |(start, end)| end < start)
             }
         };
-        if let Some(row) = reversed {
-            return Ok(Outcome::Reversed(row));
+        if reversed.is_some() {
+            return Ok(reversed);
         }
-        let bad_mrr = match constant_bounds {
+        match constant_bounds {
             Some((start, end)) => self.contribute(Same(native(start)?), Same(native(end)?), add),
             None => self.contribute(starts, ends, add),
-        };
-        Ok(Outcome::Added { bad_mrr })
+        }
+        Ok(None)
     }
 }
 
@@ -287,7 +273,16 @@ impl RatioKernel for ChurnKernel {
             true => Some(args[2].as_primitive::<Float64Type>().values().as_ref()),
             false => None,
         };
-        let outcome = match self.dates {
+        // A vectorised pass of its own, so that the loop's rows take no check.
+        let bad_mrr =
+            mrr.and_then(|mrr| find_selected(mrr, selection, |amount| !valid_mrr(amount)));
+        if let Some(row) = bad_mrr {
+            let value = array_value_to_string(&args[2], row).unwrap_or_default();
+            return exec_err!(
+                "{function}: mrr {value} is invalid (expected an amount from 0 to 1e13)"
+            );
+        }
+        let reversed = match self.dates {
             DateRepr::Days => {
                 let days = |i: usize| args[i].as_primitive::<Date32Type>().values().as_ref();
                 ChurnBatch {
@@ -335,19 +330,13 @@ impl RatioKernel for ChurnKernel {
                 .contribute_with(self.constant_bounds, (&start, &end), &mut add)?
             }
         };
-        match outcome {
-            Outcome::Reversed(row) => exec_err!(
+        match reversed {
+            Some(row) => exec_err!(
                 "{function}: period_end {} is before period_start {}",
                 array_value_to_string(&args[end], row).unwrap_or_default(),
                 array_value_to_string(&args[start], row).unwrap_or_default()
             ),
-            Outcome::Added { bad_mrr: true } => {
-                let mrr = mrr.unwrap_or_default();
-                let row = find_selected(mrr, selection, |amount| !valid_mrr(amount)).unwrap_or(0);
-                let value = array_value_to_string(&args[2], row).unwrap_or_default();
-                exec_err!("{function}: mrr {value} is invalid (expected an amount from 0 to 1e13)")
-            }
-            Outcome::Added { bad_mrr: false } => Ok(()),
+            None => Ok(()),
         }
     }
 
