@@ -15,7 +15,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array};
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
-use datafusion_common::{Result, ScalarValue, internal_err};
+use datafusion_common::{Result, ScalarValue, internal_datafusion_err, internal_err};
 use datafusion_expr::function::{
     AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs,
 };
@@ -29,13 +29,17 @@ use crate::args::constant_arguments;
 
 /// What a ratio KPI contributes per row, given its argument arrays.
 pub trait RatioKernel: Debug + Send + Sync + 'static {
-    /// Calls `add(row, numerator, denominator)` for rows of the batch. Rows outside
+    /// Calls `add(keys[row], numerator, denominator)` for rows of the batch, where
+    /// `keys` holds one entry per row: the group indices of a GROUP BY, `()` for one
+    /// group. Visiting keys alongside the values, rather than handing out row numbers
+    /// to look them up, spares the hot loop a bounds check per row. Rows outside
     /// `selection` (filtered out, or NULL in a required argument) must contribute
     /// `(0, 0)` or be skipped. Out-of-domain values are an error naming the function.
-    fn contribute<F: FnMut(usize, i64, i64)>(
+    fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
         &self,
         args: &[ArrayRef],
         selection: Option<&BooleanBuffer>,
+        keys: &[K],
         add: F,
     ) -> Result<()>;
 
@@ -179,17 +183,25 @@ pub fn row_selection(
         .map(NullBuffer::into_inner)
 }
 
-/// Visits every row as `f(row, weight, flag)`: `weight` is 1 for a row in `selection`
-/// and 0 otherwise, `flag` is the row's bit of `flags` (1 where `flags` is `None`).
-/// Kernels multiply their contributions by the weight instead of branching, and the
-/// bitmaps are read 64 rows at a time, which keeps the loop free of data-dependent
-/// branches and of per-row bit addressing.
+/// The first `rows` of `keys`, the one key per row that [`RatioKernel::contribute`]
+/// is given; fewer keys than rows is an internal error, not a panic.
+pub fn keys_for<K>(keys: &[K], rows: usize) -> Result<&[K]> {
+    keys.get(..rows)
+        .ok_or_else(|| internal_datafusion_err!("{} group indices for {rows} rows", keys.len()))
+}
+
+/// Visits every row as `f(row, key, weight, flag)`: `key` is the row's entry of `keys`
+/// (one per row), `weight` is 1 for a row in `selection` and 0 otherwise, `flag` is the
+/// row's bit of `flags` (1 where `flags` is `None`). Kernels multiply their
+/// contributions by the weight instead of branching, and the bitmaps are read 64 rows
+/// at a time, which keeps the loop free of data-dependent branches and of per-row bit
+/// addressing.
 #[inline(always)]
-pub fn for_each_row(
-    len: usize,
+pub fn for_each_row<K: Copy>(
+    keys: &[K],
     selection: Option<&BooleanBuffer>,
     flags: Option<&BooleanBuffer>,
-    mut f: impl FnMut(usize, i64, i64),
+    mut f: impl FnMut(usize, K, i64, i64),
 ) {
     fn words(bits: Option<&BooleanBuffer>) -> Option<impl Iterator<Item = u64> + '_> {
         bits.map(|bits| {
@@ -200,22 +212,19 @@ pub fn for_each_row(
         })
     }
     let (mut selection, mut flags) = (words(selection), words(flags));
-    let mut start = 0;
-    while start < len {
-        let end = (start + 64).min(len);
+    for (start, chunk) in (0..).step_by(64).zip(keys.chunks(64)) {
         let weights = selection
             .as_mut()
             .map_or(u64::MAX, |w| w.next().unwrap_or(0));
         let flag_bits = flags.as_mut().map_or(u64::MAX, |w| w.next().unwrap_or(0));
-        for row in start..end {
-            let bit = row - start;
+        for (bit, &key) in chunk.iter().enumerate() {
             f(
-                row,
+                start + bit,
+                key,
                 ((weights >> bit) & 1) as i64,
                 ((flag_bits >> bit) & 1) as i64,
             );
         }
-        start = end;
     }
 }
 
@@ -284,16 +293,18 @@ pub fn first_selected(rows: usize, selection: Option<&BooleanBuffer>) -> Option<
     }
 }
 
-/// [`for_each_row`] over the values of one column: `f(row, value, weight)`.
+/// [`for_each_row`] over the values of one column: `f(key, value, weight)`, for the
+/// rows of `values` and `keys` (of equal length).
 #[inline(always)]
-pub fn for_each_weighted<T: Copy>(
+pub fn for_each_weighted<T: Copy, K: Copy>(
     values: &[T],
+    keys: &[K],
     selection: Option<&BooleanBuffer>,
-    mut f: impl FnMut(usize, T, i64),
+    mut f: impl FnMut(K, T, i64),
 ) {
     let Some(selection) = selection else {
-        for (row, &value) in values.iter().enumerate() {
-            f(row, value, 1);
+        for (&value, &key) in values.iter().zip(keys) {
+            f(key, value, 1);
         }
         return;
     };
@@ -301,9 +312,9 @@ pub fn for_each_weighted<T: Copy>(
     let words = chunks
         .iter()
         .chain(std::iter::once(chunks.remainder_bits()));
-    for ((start, chunk), weights) in (0..).step_by(64).zip(values.chunks(64)).zip(words) {
-        for (bit, &value) in chunk.iter().enumerate() {
-            f(start + bit, value, ((weights >> bit) & 1) as i64);
+    for ((values, keys), weights) in values.chunks(64).zip(keys.chunks(64)).zip(words) {
+        for (bit, (&value, &key)) in values.iter().zip(keys).enumerate() {
+            f(key, value, ((weights >> bit) & 1) as i64);
         }
     }
 }
@@ -344,8 +355,10 @@ impl<K: RatioKernel> RatioAccumulator<K> {
     fn add_batch(&mut self, values: &[ArrayRef], sign: i64) -> Result<()> {
         let selection = row_selection(values, self.kernel.required_args(), None);
         let (mut num, mut den) = (0i64, 0i64);
+        // One group: a key of no size per row, which allocates nothing.
+        let keys = vec![(); values.first().map_or(0, |v| v.len())];
         self.kernel
-            .contribute(values, selection.as_ref(), |_, n, d| {
+            .contribute(values, selection.as_ref(), &keys, |(), n, d| {
                 num += n;
                 den += d;
             })?;
@@ -489,17 +502,27 @@ impl<K: RatioKernel> GroupsAccumulator for RatioGroupsAccumulator<K> {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
+        if let Some(arg) = values.iter().find(|v| v.len() != group_indices.len()) {
+            return internal_err!(
+                "{} group indices for an argument of {} rows",
+                group_indices.len(),
+                arg.len()
+            );
+        }
         let selection = row_selection(values, self.kernel.required_args(), opt_filter);
         if !self.kernel.unit_contributions() {
             self.sums.resize(total_num_groups, [0, 0]);
             let sums = self.sums.as_mut_slice();
-            return self
-                .kernel
-                .contribute(values, selection.as_ref(), |row, num, den| {
-                    let sum = &mut sums[group_indices[row]];
+            return self.kernel.contribute(
+                values,
+                selection.as_ref(),
+                group_indices,
+                |group, num, den| {
+                    let sum = &mut sums[group];
                     sum[0] += num;
                     sum[1] += den;
-                });
+                },
+            );
         }
         if self.rows_in_counts + group_indices.len() > i32::MAX as usize {
             self.fold_counts();
@@ -507,11 +530,15 @@ impl<K: RatioKernel> GroupsAccumulator for RatioGroupsAccumulator<K> {
         self.rows_in_counts += group_indices.len();
         self.counts.resize(total_num_groups, 0);
         let counts = self.counts.as_mut_slice();
-        self.kernel
-            .contribute(values, selection.as_ref(), |row, num, den| {
-                let count = &mut counts[group_indices[row]];
+        self.kernel.contribute(
+            values,
+            selection.as_ref(),
+            group_indices,
+            |group, num, den| {
+                let count = &mut counts[group];
                 *count = count.wrapping_add(pack(num, den));
-            })
+            },
+        )
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
@@ -568,8 +595,9 @@ impl<K: RatioKernel> GroupsAccumulator for RatioGroupsAccumulator<K> {
         let mut num = vec![0i64; rows];
         let mut den = vec![0i64; rows];
         let selection = row_selection(values, self.kernel.required_args(), opt_filter);
+        let rows_as_keys: Vec<usize> = (0..rows).collect();
         self.kernel
-            .contribute(values, selection.as_ref(), |row, n, d| {
+            .contribute(values, selection.as_ref(), &rows_as_keys, |row, n, d| {
                 num[row] += n;
                 den[row] += d;
             })?;

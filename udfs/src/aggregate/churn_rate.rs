@@ -14,6 +14,7 @@ use crate::args::{
 };
 use crate::ratio::{
     RatioAggregate, RatioFunction, RatioKernel, find_selected, first_selected, for_each_row,
+    keys_for,
 };
 
 #[user_doc(
@@ -174,8 +175,9 @@ fn valid_mrr(amount: f64) -> bool {
     (0.0..=MAX_MRR).contains(&amount)
 }
 
-/// The columns of one batch in their compared representation.
-struct ChurnBatch<'a, T> {
+/// The columns of one batch in their compared representation, with the key of each row.
+struct ChurnBatch<'a, T, K> {
+    keys: &'a [K],
     onboarded: &'a [T],
     churned: &'a [T],
     churned_valid: Option<&'a BooleanBuffer>,
@@ -183,24 +185,25 @@ struct ChurnBatch<'a, T> {
     selection: Option<&'a BooleanBuffer>,
 }
 
-impl<T: Instant> ChurnBatch<'_, T> {
+impl<T: Instant, K: Copy> ChurnBatch<'_, T, K> {
     /// Active at start and lost in the period, without a branch on the data.
     #[inline(always)]
-    fn contribute<F: FnMut(usize, i64, i64)>(
+    fn contribute<F: FnMut(K, i64, i64)>(
         &self,
         start: impl RowValue<T>,
         end: impl RowValue<T>,
         add: &mut F,
     ) {
-        // Slices of one length, so that the loop indexes them without bounds checks.
-        let onboarded = self.onboarded;
-        let churned = &self.churned[..onboarded.len()];
-        let mrr = self.mrr.map(|mrr| &mrr[..onboarded.len()]);
+        // Slices of the keys' length, so that the loop indexes them without bounds checks.
+        let keys = self.keys;
+        let onboarded = &self.onboarded[..keys.len()];
+        let churned = &self.churned[..keys.len()];
+        let mrr = self.mrr.map(|mrr| &mrr[..keys.len()]);
         for_each_row(
-            onboarded.len(),
+            keys,
             self.selection,
             self.churned_valid,
-            |row, selected, churned_valid| {
+            |row, key, selected, churned_valid| {
                 let (start, end) = (start.at(row), end.at(row));
                 let churned = if churned_valid != 0 {
                     churned[row]
@@ -215,7 +218,7 @@ impl<T: Instant> ChurnBatch<'_, T> {
                 };
                 // Without the hint LLVM may turn these selects into branches on the data.
                 add(
-                    row,
+                    key,
                     select_unpredictable(lost, weight, 0),
                     select_unpredictable(active_at_start, weight, 0),
                 );
@@ -227,7 +230,7 @@ impl<T: Instant> ChurnBatch<'_, T> {
     /// without adding anything, names the first selected row whose period_end is before
     /// its period_start (`Some(row)`).
     #[inline(always)]
-    fn contribute_with<F: FnMut(usize, i64, i64)>(
+    fn contribute_with<F: FnMut(K, i64, i64)>(
         &self,
         constant_bounds: Option<(i64, i64)>,
         (starts, ends): (&[T], &[T]),
@@ -259,10 +262,11 @@ impl<T: Instant> ChurnBatch<'_, T> {
 }
 
 impl RatioKernel for ChurnKernel {
-    fn contribute<F: FnMut(usize, i64, i64)>(
+    fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
         &self,
         args: &[ArrayRef],
         selection: Option<&BooleanBuffer>,
+        keys: &[K],
         mut add: F,
     ) -> Result<()> {
         let function = self.function;
@@ -286,6 +290,7 @@ impl RatioKernel for ChurnKernel {
             DateRepr::Days => {
                 let days = |i: usize| args[i].as_primitive::<Date32Type>().values().as_ref();
                 ChurnBatch {
+                    keys: keys_for(keys, days(0).len())?,
                     onboarded: days(0),
                     churned: days(1),
                     churned_valid,
@@ -303,8 +308,10 @@ impl RatioKernel for ChurnKernel {
                     raw_ticks(&args[i])
                         .ok_or_else(|| internal_datafusion_err!("{function}: expected timestamps"))
                 };
+                let onboarded = ticks(0)?;
                 ChurnBatch {
-                    onboarded: ticks(0)?,
+                    keys: keys_for(keys, onboarded.len())?,
+                    onboarded,
                     churned: ticks(1)?,
                     churned_valid,
                     mrr,
@@ -321,6 +328,7 @@ impl RatioKernel for ChurnKernel {
                 let (onboarded, churned) = (micros(0)?, micros(1)?);
                 let (start, end) = (micros(start)?, micros(end)?);
                 ChurnBatch {
+                    keys: keys_for(keys, onboarded.len())?,
                     onboarded: &onboarded,
                     churned: &churned,
                     churned_valid,

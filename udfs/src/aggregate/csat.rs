@@ -49,13 +49,14 @@ pub fn csat_udaf() -> Arc<AggregateUDF> {
 pub struct CsatKernel;
 
 impl RatioKernel for CsatKernel {
-    fn contribute<F: FnMut(usize, i64, i64)>(
+    fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
         &self,
         args: &[ArrayRef],
         selection: Option<&BooleanBuffer>,
+        keys: &[K],
         add: F,
     ) -> Result<()> {
-        score_contributions("csat", &args[0], selection, 1, 5, add, |score| {
+        score_contributions("csat", &args[0], selection, keys, 1..=5, add, |score| {
             (score >= 4) as i64
         })
     }

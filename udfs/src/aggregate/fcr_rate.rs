@@ -51,18 +51,19 @@ pub fn fcr_rate_udaf() -> Arc<AggregateUDF> {
 pub struct FcrRateKernel;
 
 impl RatioKernel for FcrRateKernel {
-    fn contribute<F: FnMut(usize, i64, i64)>(
+    fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
         &self,
         args: &[ArrayRef],
         selection: Option<&BooleanBuffer>,
+        keys: &[K],
         add: F,
     ) -> Result<()> {
         score_contributions(
             "fcr_rate",
             &args[0],
             selection,
-            1,
-            i64::MAX,
+            keys,
+            1..=i64::MAX,
             add,
             |contacts| (contacts == 1) as i64,
         )

@@ -49,13 +49,14 @@ pub fn nps_udaf() -> Arc<AggregateUDF> {
 pub struct NpsKernel;
 
 impl RatioKernel for NpsKernel {
-    fn contribute<F: FnMut(usize, i64, i64)>(
+    fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
         &self,
         args: &[ArrayRef],
         selection: Option<&BooleanBuffer>,
+        keys: &[K],
         add: F,
     ) -> Result<()> {
-        score_contributions("nps", &args[0], selection, 0, 10, add, |score| {
+        score_contributions("nps", &args[0], selection, keys, 0..=10, add, |score| {
             (score >= 9) as i64 - (score <= 6) as i64
         })
     }

@@ -1,12 +1,14 @@
 //! The kernel shared by the aggregates of one integer column (`nps`, `csat`,
 //! `fcr_rate`): each answered row adds its own numerator and 1 to the denominator.
 
+use std::ops::RangeInclusive;
+
 use arrow::array::ArrayRef;
 use arrow::buffer::BooleanBuffer;
 use arrow::util::display::array_value_to_string;
 use datafusion_common::{Result, exec_err};
 
-use crate::ratio::{find_selected, for_each_weighted};
+use crate::ratio::{find_selected, for_each_weighted, keys_for};
 use crate::with_integer_values;
 
 /// Native integers read as i64 without a per-batch widening copy.
@@ -52,20 +54,21 @@ fn outside<T: AsI64>(min: i64, max: i64) -> impl Fn(T) -> bool + Copy {
     move |value: T| none_fits | (value < low) | (value > high)
 }
 
-/// Adds `(numerator(value), 1)` for every selected row whose value is in
-/// `min..=max`; a selected value outside the range is an error naming the function.
-pub fn score_contributions<F: FnMut(usize, i64, i64)>(
+/// Adds `(numerator(value), 1)` for every selected row whose value is in `valid`;
+/// a selected value outside it is an error naming the function.
+pub fn score_contributions<K: Copy, F: FnMut(K, i64, i64)>(
     function: &str,
     array: &ArrayRef,
     selection: Option<&BooleanBuffer>,
-    min: i64,
-    max: i64,
+    keys: &[K],
+    valid: RangeInclusive<i64>,
     mut add: F,
     numerator: impl Fn(i64) -> i64,
 ) -> Result<()> {
     // The range check is a vectorised pass of its own before the counting loop: with
     // many groups that loop waits on memory, and the fewer instructions each row takes
     // there, the more rows' counter updates the CPU keeps in flight.
+    let (min, max) = valid.into_inner();
     let out_of_range = with_integer_values!(array, function, |values| {
         find_selected(values, selection, outside(min, max))
     });
@@ -79,8 +82,9 @@ pub fn score_contributions<F: FnMut(usize, i64, i64)>(
         return exec_err!("{function}: value {value} is out of range (expected {range})");
     }
     with_integer_values!(array, function, |values| {
-        for_each_weighted(values, selection, |row, value, weight| {
-            add(row, weight * numerator(value.as_i64()), weight);
+        let keys = keys_for(keys, values.len())?;
+        for_each_weighted(values, keys, selection, |key, value, weight| {
+            add(key, weight * numerator(value.as_i64()), weight);
         })
     });
     Ok(())

@@ -18,6 +18,7 @@ use crate::args::{
 use crate::calendar::Calendar;
 use crate::ratio::{
     RatioAggregate, RatioFunction, RatioKernel, find_selected, first_selected, for_each_row,
+    keys_for,
 };
 use crate::sla::{sla_arg_types, sla_state, target_micros};
 
@@ -193,22 +194,19 @@ impl TargetMinutes for TargetMicros {
     }
 }
 
-/// The timestamps of one batch of the five-argument form, in UTC microseconds.
-struct TimesBatch<'a> {
+/// The timestamps of one batch of the five-argument form, in UTC microseconds, with
+/// the key of each row.
+struct TimesBatch<'a, K> {
+    keys: &'a [K],
     created: &'a [i64],
     done: &'a [i64],
     done_valid: Option<&'a BooleanBuffer>,
     selection: Option<&'a BooleanBuffer>,
 }
 
-impl TimesBatch<'_> {
+impl<K: Copy> TimesBatch<'_, K> {
     /// Runs [`Self::wall_clock`] compiled for this batch's kinds of target and as_of.
-    fn wall_clock_for<F: FnMut(usize, i64, i64)>(
-        &self,
-        targets: &Targets,
-        as_of: &AsOf,
-        add: &mut F,
-    ) {
+    fn wall_clock_for<F: FnMut(K, i64, i64)>(&self, targets: &Targets, as_of: &AsOf, add: &mut F) {
         let rows = self.created.len();
         match as_of {
             AsOf::Same(as_of) => self.wall_clock_at(targets, Same(*as_of), add),
@@ -217,7 +215,7 @@ impl TimesBatch<'_> {
     }
 
     #[inline(always)]
-    fn wall_clock_at<F: FnMut(usize, i64, i64)>(
+    fn wall_clock_at<F: FnMut(K, i64, i64)>(
         &self,
         targets: &Targets,
         as_of: impl RowValue<i64>,
@@ -240,19 +238,21 @@ impl TimesBatch<'_> {
     /// so a deadline can only saturate upwards, where every instant is before it, as it
     /// would be without saturation.
     #[inline(always)]
-    fn wall_clock<M: TargetMinutes, F: FnMut(usize, i64, i64)>(
+    fn wall_clock<M: TargetMinutes, F: FnMut(K, i64, i64)>(
         &self,
         target: impl RowValue<M>,
         as_of: impl RowValue<i64>,
         add: &mut F,
     ) {
-        let created = self.created;
-        let done = &self.done[..created.len()];
+        // Slices of the keys' length, so that the loop indexes them without bounds checks.
+        let keys = self.keys;
+        let created = &self.created[..keys.len()];
+        let done = &self.done[..keys.len()];
         for_each_row(
-            created.len(),
+            keys,
             self.selection,
             self.done_valid,
-            |row, weight, done_valid| {
+            |row, key, weight, done_valid| {
                 let (done, as_of) = (done[row], as_of.at(row));
                 let deadline = created[row].saturating_add(target.at(row).micros());
                 let done_by = (done_valid != 0) & (done <= as_of);
@@ -260,7 +260,7 @@ impl TimesBatch<'_> {
                 let decided = done_by | (as_of > deadline);
                 // Without the hint LLVM turns these selects into branches on the data.
                 add(
-                    row,
+                    key,
                     select_unpredictable(met, weight, 0),
                     select_unpredictable(decided, weight, 0),
                 );
@@ -270,10 +270,11 @@ impl TimesBatch<'_> {
 }
 
 impl RatioKernel for SlaComplianceKernel {
-    fn contribute<F: FnMut(usize, i64, i64)>(
+    fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
         &self,
         args: &[ArrayRef],
         selection: Option<&BooleanBuffer>,
+        keys: &[K],
         mut add: F,
     ) -> Result<()> {
         let SlaComplianceKernel::Times {
@@ -283,8 +284,9 @@ impl RatioKernel for SlaComplianceKernel {
         } = self
         else {
             let met = args[0].as_boolean().values();
-            for_each_row(met.len(), selection, Some(met), |row, weight, met| {
-                add(row, weight & met, weight)
+            let keys = keys_for(keys, met.len())?;
+            for_each_row(keys, selection, Some(met), |_, key, weight, met| {
+                add(key, weight & met, weight)
             });
             return Ok(());
         };
@@ -305,6 +307,7 @@ impl RatioKernel for SlaComplianceKernel {
         let calendars = match clock {
             Clock::Wall => {
                 let batch = TimesBatch {
+                    keys: keys_for(keys, created.len())?,
                     created: &created,
                     done: &done,
                     done_valid: done_valid.as_ref().map(NullBuffer::inner),
@@ -318,7 +321,8 @@ impl RatioKernel for SlaComplianceKernel {
         };
         // Business time costs far more than the loop around it: go row by row.
         let mut error = None;
-        for_each_row(created.len(), selection, None, |row, weight, _| {
+        let keys = keys_for(keys, created.len())?;
+        for_each_row(keys, selection, None, |row, key, weight, _| {
             if weight == 0 || error.is_some() {
                 return;
             }
@@ -335,7 +339,7 @@ impl RatioKernel for SlaComplianceKernel {
                 as_of.at(row),
                 calendar,
             ) {
-                Ok(Some(met)) => add(row, met as i64, 1),
+                Ok(Some(met)) => add(key, met as i64, 1),
                 Ok(None) => {}
                 Err(e) => error = Some(e),
             }
