@@ -7,7 +7,8 @@
 # In one process (ROUNDS interleaved rounds, at least 7, median): each KPI aggregate against its
 # fastest DataFusion built-in formulation and the cheapest query reading the same
 # columns, on an in-memory table of ROWS rows grouped by ~1,000 and ~100,000 keys;
-# business_minutes and local_month on the generated tickets. As whole processes
+# business_minutes and local_month on the generated tickets. On one thread, the
+# GroupsAccumulator kernels against DataFusion's count kernel. As whole processes
 # (RUNS runs, median and min/max): the report job with its peak memory, the same KPIs
 # by hand in DataFusion (mspkpi sql), DuckDB and Polars, and a scan floor.
 set -euo pipefail
@@ -37,7 +38,8 @@ fi
 PERIOD=$("$BIN" sql --data "$DATA" --format csv "SELECT to_char(CAST(max(created_at) AS DATE) - INTERVAL '1 month', '%Y-%m') AS p FROM tickets" | tail -1)
 
 echo "in-process benchmarks ..." >&2
-cargo run --release --quiet -p mspkpi-bench -- --rows "$ROWS" --threads "$THREADS" --rounds "$ROUNDS" --data "$DATA" > "$OUT/inprocess.md"
+cargo run --release --quiet -p mspkpi-bench --bin kpi-bench -- --rows "$ROWS" --threads "$THREADS" --rounds "$ROUNDS" --data "$DATA" > "$OUT/inprocess.md"
+cargo run --release --quiet -p mspkpi-bench --bin kernel-bench -- --rounds "$ROUNDS" > "$OUT/kernels.md"
 
 median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'; }
 seconds() { local s e; s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
@@ -103,6 +105,7 @@ echo "whole-process benchmarks ..." >&2
   echo "Ratios: × built-in = mspkpi's time ÷ the fastest DataFusion built-in formulation of the same KPI (target ≤ 0.8); × floor = ÷ the cheapest query reading the same columns with the same GROUP BY (target ≤ 1.3). Each is given as the ratio of the medians and as the median of the per-round ratios (paired: the queries of a round run back to back, so the paired figure is less affected by the machine's speed drifting between rounds)."
   echo
   cat "$OUT/inprocess.md"
+  cat "$OUT/kernels.md"
   cat "$OUT/processes.md"
 } > bench/RESULTS.md
 cat bench/RESULTS.md
