@@ -48,6 +48,10 @@ pub fn nps_udaf() -> Arc<AggregateUDF> {
 #[derive(Debug)]
 pub struct NpsKernel;
 
+/// Each score's numerator: -1 for a detractor (0-6), 0 for a passive (7-8), 1 for a
+/// promoter (9-10).
+const SCORE_NUMERATOR: [i64; 16] = [-1, -1, -1, -1, -1, -1, -1, 0, 0, 1, 1, 0, 0, 0, 0, 0];
+
 impl RatioKernel for NpsKernel {
     fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
         &self,
@@ -57,7 +61,9 @@ impl RatioKernel for NpsKernel {
         add: F,
     ) -> Result<()> {
         score_contributions("nps", &args[0], selection, keys, 0..=10, add, |score| {
-            (score >= 9) as i64 - (score <= 6) as i64
+            // A table look-up takes fewer instructions than two comparisons. Scores
+            // are checked to be 0 to 10 first; the mask only spares a bounds check.
+            SCORE_NUMERATOR[(score & 15) as usize]
         })
     }
 
