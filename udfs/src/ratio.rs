@@ -660,8 +660,14 @@ mod tests {
                 expected_sums[keys[row]] += values[row];
                 expected_weights[keys[row]] += 1;
             }
-            assert_eq!(sums, expected_sums, "every {every_nth_outside}th row outside");
-            assert_eq!(weights, expected_weights, "every {every_nth_outside}th row outside");
+            assert_eq!(
+                sums, expected_sums,
+                "every {every_nth_outside}th row outside"
+            );
+            assert_eq!(
+                weights, expected_weights,
+                "every {every_nth_outside}th row outside"
+            );
         }
     }
 

@@ -164,9 +164,11 @@ const ROUNDING_BIAS: f64 = 6_755_399_441_055_744.0;
 fn cents(amount: f64) -> i64 {
     let scaled = amount * 100.0;
     let biased = scaled + ROUNDING_BIAS;
-    let nearest_even = biased.to_bits() as i64 - ROUNDING_BIAS.to_bits() as i64;
+    // Wrapping: NULL and filtered-out slots may hold any float, and their (meaningless)
+    // cents are computed too, then weighted by zero.
+    let nearest_even = (biased.to_bits() as i64).wrapping_sub(ROUNDING_BIAS.to_bits() as i64);
     // A tie rounded down to even goes up instead; the subtraction is exact.
-    nearest_even + (scaled - (biased - ROUNDING_BIAS) == 0.5) as i64
+    nearest_even.wrapping_add((scaled - (biased - ROUNDING_BIAS) == 0.5) as i64)
 }
 
 /// An MRR the function accepts: a number from 0 to [`MAX_MRR`] (not NaN).
@@ -421,6 +423,26 @@ mod tests {
         // Exact ties round away from zero, not to even.
         assert_eq!(cents(0.125), 13);
         assert_eq!(cents(0.375), 38);
+    }
+
+    /// NULL and filtered-out slots may hold any float: converting it must not panic
+    /// (the result is weighted by zero).
+    #[test]
+    fn cents_of_any_float_do_not_panic() {
+        let amounts = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN,
+            -0.0,
+            -(ROUNDING_BIAS + 1.0) / 100.0,
+            -1e300,
+            -f64::MIN_POSITIVE,
+        ];
+        for amount in amounts {
+            std::hint::black_box(cents(amount));
+        }
     }
 
     #[test]
