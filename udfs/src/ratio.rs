@@ -647,7 +647,8 @@ mod tests {
         let values: Vec<i64> = (0..rows as i64).map(|i| i * 7 % 13 - 3).collect();
         let keys: Vec<usize> = (0..rows).map(|i| i * 31 % 5).collect();
         for every_nth_outside in [0, 64, 9, 8, 7, 2, 1] {
-            let outside = |row: usize| every_nth_outside != 0 && row % every_nth_outside == 0;
+            let outside =
+                |row: usize| every_nth_outside != 0 && row.is_multiple_of(every_nth_outside);
             let selection = BooleanBuffer::from_iter((0..rows).map(|row| !outside(row)));
             let mut sums = [0i64; 5];
             let mut weights = [0i64; 5];
@@ -698,12 +699,11 @@ mod tests {
         let values: Vec<i16> = (0..64).map(|i| (i * 37 % 23) - 3).collect();
         for len in [0, 1, 7, 8, 9, 63, 64] {
             let chunk = &values[..len];
-            let expected = chunk
-                .iter()
-                .enumerate()
-                .fold(0u64, |bits, (i, &v)| bits | u64::from(v < 0 || v > 15) << i);
+            let expected = chunk.iter().enumerate().fold(0u64, |bits, (i, &v)| {
+                bits | u64::from(!(0..=15).contains(&v)) << i
+            });
             assert_eq!(
-                invalid_bits(chunk, |v| v < 0 || v > 15),
+                invalid_bits(chunk, |v| !(0..=15).contains(&v)),
                 expected,
                 "{len} values"
             );
