@@ -39,6 +39,19 @@ const CASES: [&str; 4] = [
     "sla_compliance(met Boolean)",
 ];
 
+/// One column from one random number per row: NULL for 1 row in 20, else `answer` of
+/// the rest of the number.
+fn answers<A, T>(random: &[u64], answer: impl Fn(u64) -> T) -> ArrayRef
+where
+    A: Array + From<Vec<Option<T>>> + 'static,
+{
+    let values: Vec<Option<T>> = random
+        .iter()
+        .map(|&r| (!r.is_multiple_of(20)).then(|| answer(r / 20)))
+        .collect();
+    Arc::new(A::from(values))
+}
+
 fn batches(rows: usize, groups: usize) -> Vec<Batch> {
     let mut state = 42u64;
     let mut next = move || {
@@ -53,28 +66,11 @@ fn batches(rows: usize, groups: usize) -> Vec<Batch> {
         let n = BATCH_ROWS.min(rows - made);
         let group_of_row: Vec<usize> = (0..n).map(|_| (next() % groups as u64) as usize).collect();
         let random: Vec<u64> = (0..n).map(|_| next()).collect();
-        let answered = |r: u64| !r.is_multiple_of(20);
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(Int8Array::from_iter(
-                random
-                    .iter()
-                    .map(|&r| answered(r).then_some((r / 20 % 5 + 1) as i8)),
-            )),
-            Arc::new(Int8Array::from_iter(
-                random
-                    .iter()
-                    .map(|&r| answered(r).then_some((r / 20 % 11) as i8)),
-            )),
-            Arc::new(Int16Array::from_iter(
-                random
-                    .iter()
-                    .map(|&r| answered(r).then_some((r / 20 % 4 + 1) as i16)),
-            )),
-            Arc::new(BooleanArray::from_iter(
-                random
-                    .iter()
-                    .map(|&r| answered(r).then_some(r / 20 % 10 != 0)),
-            )),
+            answers::<Int8Array, _>(&random, |r| (r % 5 + 1) as i8),
+            answers::<Int8Array, _>(&random, |r| (r % 11) as i8),
+            answers::<Int16Array, _>(&random, |r| (r % 4 + 1) as i16),
+            answers::<BooleanArray, _>(&random, |r| r % 10 != 0),
         ];
         out.push(Batch {
             groups: group_of_row,

@@ -34,7 +34,8 @@ pub trait RatioKernel: Debug + Send + Sync + 'static {
     /// group. Visiting keys alongside the values, rather than handing out row numbers
     /// to look them up, spares the hot loop a bounds check per row. Rows outside
     /// `selection` (filtered out, or NULL in a required argument) must contribute
-    /// `(0, 0)` or be skipped. Out-of-domain values are an error naming the function.
+    /// `(0, 0)` in total, or be skipped. Out-of-domain values are an error naming the
+    /// function.
     fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
         &self,
         args: &[ArrayRef],
@@ -190,6 +191,14 @@ pub fn keys_for<K>(keys: &[K], rows: usize) -> Result<&[K]> {
         .ok_or_else(|| internal_datafusion_err!("{} group indices for {rows} rows", keys.len()))
 }
 
+/// A bitmap 64 rows at a time, the last word padded with zeros.
+fn bit_words(bits: &BooleanBuffer) -> impl Iterator<Item = u64> + '_ {
+    let chunks = bits.bit_chunks();
+    chunks
+        .iter()
+        .chain(std::iter::once(chunks.remainder_bits()))
+}
+
 /// Visits every row as `f(row, key, weight, flag)`: `key` is the row's entry of `keys`
 /// (one per row), `weight` is 1 for a row in `selection` and 0 otherwise, `flag` is the
 /// row's bit of `flags` (1 where `flags` is `None`). Kernels multiply their
@@ -203,15 +212,7 @@ pub fn for_each_row<K: Copy>(
     flags: Option<&BooleanBuffer>,
     mut f: impl FnMut(usize, K, i64, i64),
 ) {
-    fn words(bits: Option<&BooleanBuffer>) -> Option<impl Iterator<Item = u64> + '_> {
-        bits.map(|bits| {
-            let chunks = bits.bit_chunks();
-            chunks
-                .iter()
-                .chain(std::iter::once(chunks.remainder_bits()))
-        })
-    }
-    let (mut selection, mut flags) = (words(selection), words(flags));
+    let (mut selection, mut flags) = (selection.map(bit_words), flags.map(bit_words));
     for (start, chunk) in (0..).step_by(64).zip(keys.chunks(64)) {
         let weights = selection
             .as_mut()
@@ -242,18 +243,12 @@ pub fn find_selected<T: Copy>(
         None => values
             .iter()
             .fold(false, |found, &value| found | invalid(value)),
-        Some(selection) => {
-            let chunks = selection.bit_chunks();
-            let words = chunks
-                .iter()
-                .chain(std::iter::once(chunks.remainder_bits()));
-            values
-                .chunks(64)
-                .zip(words)
-                .fold(false, |found, (chunk, selected)| {
-                    found | (invalid_bits(chunk, invalid) & selected != 0)
-                })
-        }
+        Some(selection) => values
+            .chunks(64)
+            .zip(bit_words(selection))
+            .fold(false, |found, (chunk, selected)| {
+                found | (invalid_bits(chunk, invalid) & selected != 0)
+            }),
     };
     found
         .then(|| {
@@ -293,8 +288,8 @@ pub fn first_selected(rows: usize, selection: Option<&BooleanBuffer>) -> Option<
     }
 }
 
-/// [`for_each_row`] over the values of one column: `f(key, value, weight)`, for the
-/// rows of `values` and `keys` (of equal length). `f` must add `weight` times the
+/// Like [`for_each_row`], over the values of one column: `f(key, value, weight)`, for
+/// the rows of `values` and `keys` (of equal length). `f` must add `weight` times the
 /// row's contribution: it may be called twice for a row outside `selection`, with
 /// weights 1 and -1, which add nothing in total.
 ///
@@ -311,27 +306,27 @@ pub fn for_each_weighted<T: Copy, K: Copy>(
     mut f: impl FnMut(K, T, i64),
 ) {
     let outside = selection.map_or(0, |s| s.len() - s.count_set_bits());
-    if outside <= values.len() / 8 {
-        for (&value, &key) in values.iter().zip(keys) {
-            f(key, value, 1);
-        }
-        if let Some(selection) = selection.filter(|_| outside > 0) {
-            for row in (!selection).set_indices() {
-                if let (Some(&key), Some(&value)) = (keys.get(row), values.get(row)) {
-                    f(key, value, -1);
+    let selection = match selection {
+        Some(selection) if outside > values.len() / 8 => selection,
+        _ => {
+            for (&value, &key) in values.iter().zip(keys) {
+                f(key, value, 1);
+            }
+            if let Some(selection) = selection.filter(|_| outside > 0) {
+                for row in (!selection).set_indices() {
+                    if let (Some(&key), Some(&value)) = (keys.get(row), values.get(row)) {
+                        f(key, value, -1);
+                    }
                 }
             }
+            return;
         }
-        return;
-    }
-    let Some(selection) = selection else {
-        return;
     };
-    let chunks = selection.bit_chunks();
-    let words = chunks
-        .iter()
-        .chain(std::iter::once(chunks.remainder_bits()));
-    for ((values, keys), weights) in values.chunks(64).zip(keys.chunks(64)).zip(words) {
+    for ((values, keys), weights) in values
+        .chunks(64)
+        .zip(keys.chunks(64))
+        .zip(bit_words(selection))
+    {
         for (bit, (&value, &key)) in values.iter().zip(keys).enumerate() {
             f(key, value, ((weights >> bit) & 1) as i64);
         }
@@ -692,8 +687,7 @@ mod tests {
         Ok(())
     }
 
-    /// Packed counts add up exactly to every numerator in `i32` and denominator in
-    /// `u32`, whatever the order and sign of the contributions.
+    /// The multiply-gathered mask equals a bit-by-bit one, for every chunk length.
     #[test]
     fn invalid_bits_match_a_per_value_check() {
         let values: Vec<i16> = (0..64).map(|i| (i * 37 % 23) - 3).collect();
@@ -711,6 +705,8 @@ mod tests {
         assert_eq!(invalid_bits(&[1u8; 64], |_| true), u64::MAX);
     }
 
+    /// Packed counts add up exactly to every numerator in `i32` and denominator in
+    /// `u32`, whatever the order and sign of the contributions.
     #[test]
     fn packed_counts_add_exactly() {
         let max = i64::from(i32::MAX);
