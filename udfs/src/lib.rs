@@ -7,9 +7,14 @@
 //! [`business_minutes`](scalar::business_minutes), [`sla_met`](scalar::sla_met),
 //! [`business_deadline`](scalar::business_deadline), [`local_month`](scalar::local_month).
 //!
-//! ```ignore
+//! ```
+//! use datafusion::execution::FunctionRegistry;
+//! use datafusion::prelude::SessionContext;
+//!
 //! let ctx = SessionContext::new();
 //! mspkpi_udfs::register_all(&mut *ctx.state_ref().write())?;
+//! assert!(ctx.udaf("nps").is_ok() && ctx.udf("business_minutes").is_ok());
+//! # Ok::<(), datafusion::error::DataFusionError>(())
 //! ```
 //!
 //! The crate does no I/O and keeps no state between queries: every result follows from
