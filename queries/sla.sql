@@ -38,8 +38,11 @@ judged AS (
 ),
 met AS (
     SELECT *,
+           -- sla_met stops counting business time once past the target: the same
+           -- answer as business_minutes(...) <= target_minutes, without counting a
+           -- mistyped year 20260 week by week
            done_at IS NOT NULL
-             AND business_minutes(created_at, done_at, calendar) <= target_minutes AS met
+             AND sla_met(created_at, done_at, target_minutes, done_at, calendar) AS met
     FROM judged
 ),
 decided AS (

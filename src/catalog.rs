@@ -202,9 +202,14 @@ pub fn read_footer(path: &Path) -> std::result::Result<SchemaRef, String> {
             "not a Parquet file ({length} bytes, truncated or empty)"
         ));
     }
-    ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        .map(|m| m.schema().clone())
-        .map_err(|e| format!("not a readable Parquet file (truncated or corrupt?): {e}"))
+    // The footer decoder can panic on damaged metadata instead of returning an error.
+    match std::panic::catch_unwind(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())) {
+        Ok(Ok(metadata)) => Ok(metadata.schema().clone()),
+        Ok(Err(e)) => Err(format!(
+            "not a readable Parquet file (truncated or corrupt?): {e}"
+        )),
+        Err(_) => Err("not a readable Parquet file (corrupt footer)".into()),
+    }
 }
 
 /// Whether a file's type can be read as the canonical kind.

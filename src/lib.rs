@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod commands;
 pub mod export;
 pub mod generator;
+pub mod integrity;
 pub mod output;
 pub mod period;
 pub mod report;

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mspkpi::commands;
+use mspkpi::integrity::contain;
 
 /// Client KPIs for Managed Service Providers: ad-hoc SQL with KPI functions over
 /// help-desk history in Parquet, and monthly client reports.
@@ -24,6 +25,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    mspkpi::integrity::quiet_panics();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -35,9 +37,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // A panic that escapes every layer below still ends as an error and an exit code,
+    // never as exit status 101 with a backtrace.
     if let Command::Validate(args) = cli.command {
         // 0 clean, 1 errors in the data, 2 could not run.
-        return match runtime.block_on(commands::validate::run(args)) {
+        return match runtime.block_on(contain(commands::validate::run(args))) {
             Ok(false) => ExitCode::SUCCESS,
             Ok(true) => ExitCode::from(1),
             Err(error) => {
@@ -46,7 +50,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let result = runtime.block_on(async {
+    let result = runtime.block_on(contain(async {
         match cli.command {
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Generate(args) => commands::generate::run(args),
@@ -56,7 +60,7 @@ fn main() -> ExitCode {
             Command::Functions(args) => commands::functions::run(args),
             Command::Validate(_) => Ok(()),
         }
-    });
+    }));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -11,6 +11,7 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::catalog::{self, TableSource};
+use crate::integrity;
 use crate::session::{self, EngineOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -388,12 +389,25 @@ pub async fn validate(dir: &Path) -> Result<ValidationReport> {
         .iter()
         .map(|p| p.table.as_str())
         .collect();
-    let healthy: Vec<TableSource> = inspection
+    let mut healthy: Vec<TableSource> = inspection
         .tables
         .iter()
         .filter(|t| !broken.contains(&t.name.as_str()))
         .cloned()
         .collect();
+    // Every page decodes (and matches its checksum, where the writer stored one), or
+    // the file is named here and its table left out of the data rules.
+    let damaged = integrity::find_damaged(&healthy).await;
+    for file in &damaged {
+        findings.push(Finding {
+            table: file.table.clone(),
+            severity: Severity::Error,
+            problem: file.problem(),
+            count: 1,
+            examples: Vec::new(),
+        });
+    }
+    healthy.retain(|t| !damaged.iter().any(|d| d.table == t.name));
     let ctx = session::context(&EngineOptions::default())?;
     catalog::register_sources(&ctx, &healthy).await?;
     let present = |name: &str| healthy.iter().any(|t| t.name == name);

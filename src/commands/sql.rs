@@ -5,11 +5,14 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
-use datafusion::sql::parser::DFParser;
+use datafusion::sql::parser::{DFParserBuilder, Statement};
+use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
 use super::report::EngineArgs;
+use crate::catalog::TableSource;
+use crate::integrity;
 use crate::output::{self, Destination, OutputFormat};
 use crate::saved_queries::ParamKind;
 use crate::session;
@@ -67,38 +70,88 @@ fn parse_param_value(text: &str) -> Result<(String, ScalarValue)> {
     Ok((name.to_string(), value))
 }
 
-/// Splits a script into statements with DataFusion's own parser.
-fn statements(sql: &str) -> Result<Vec<String>> {
-    let parsed = DFParser::parse_sql(sql)?;
-    Ok(parsed.into_iter().map(|s| s.to_string()).collect())
+/// Parses a script into statements with DataFusion's own parser, in the session's
+/// dialect. The statements are planned as parsed: printing one back to text does not
+/// always give valid SQL (a `COPY` target loses its quotes).
+fn statements(ctx: &SessionContext, sql: &str) -> Result<Vec<Statement>> {
+    let options = ctx.state().config().options().sql_parser.clone();
+    let dialect = dialect_from_str(options.dialect)
+        .with_context(|| format!("unknown SQL dialect {}", options.dialect))?;
+    let parsed = DFParserBuilder::new(sql)
+        .with_dialect(dialect.as_ref())
+        .with_recursion_limit(options.recursion_limit.get())
+        .build()?
+        .parse_statements()?;
+    Ok(parsed.into())
+}
+
+/// Where a statement runs: the session and the data directory's tables (whose files
+/// are re-checked when a read fails).
+struct Target<'a> {
+    ctx: &'a SessionContext,
+    sources: &'a [TableSource],
 }
 
 async fn execute(
-    ctx: &SessionContext,
-    sql: &str,
+    target: &Target<'_>,
+    statement: Statement,
     params: &HashMap<String, ScalarValue>,
     format: OutputFormat,
     output: Option<&Path>,
     max_rows: usize,
 ) -> Result<usize> {
-    let mut frame = ctx.sql(sql).await?;
-    if !params.is_empty() {
-        frame = frame.with_param_values(params.clone())?;
+    integrity::guarded(target.sources, async {
+        let ctx = target.ctx;
+        let plan = ctx.state().statement_to_plan(statement).await?;
+        let mut frame = ctx.execute_logical_plan(plan).await?;
+        if !params.is_empty() {
+            frame = frame.with_param_values(params.clone())?;
+        }
+        let stream = frame.execute_stream().await?;
+        output::write(stream, format, Destination::open(output)?, max_rows).await
+    })
+    .await
+}
+
+/// Parses and runs each statement of a script.
+async fn execute_script(
+    target: &Target<'_>,
+    script: &str,
+    params: &HashMap<String, ScalarValue>,
+    format: OutputFormat,
+    output: Option<&Path>,
+    max_rows: usize,
+) -> Result<()> {
+    let statements = statements(target.ctx, script)?;
+    if statements.is_empty() {
+        bail!("no SQL statement given");
     }
-    let stream = frame.execute_stream().await?;
-    output::write(stream, format, Destination::open(output)?, max_rows).await
+    if output.is_some() && statements.len() > 1 {
+        bail!(
+            "--output takes one statement; the script has {}",
+            statements.len()
+        );
+    }
+    for statement in statements {
+        execute(target, statement, params, format, output, max_rows).await?;
+    }
+    Ok(())
 }
 
 pub async fn run(args: SqlArgs) -> Result<()> {
     let engine = args.engine.options();
-    let ctx = match &args.data {
-        Some(data) => session::open(data, &engine).await?.0,
-        None => session::context(&engine)?,
+    let (ctx, sources) = match &args.data {
+        Some(data) => session::open(data, &engine).await?,
+        None => (session::context(&engine)?, Vec::new()),
     };
     // The month-to-period table the saved queries join, so their text runs here too.
     if !ctx.table_exist("periods")? {
         crate::period::register_periods(&ctx, crate::period::Grain::Month)?;
     }
+    let target = Target {
+        ctx: &ctx,
+        sources: &sources,
+    };
     let params: HashMap<String, ScalarValue> = args.params.into_iter().collect();
     let script = match (&args.query, &args.file) {
         (Some(query), _) => Some(query.clone()),
@@ -110,30 +163,17 @@ pub async fn run(args: SqlArgs) -> Result<()> {
     };
     match script {
         Some(script) => {
-            let statements = statements(&script)?;
-            if statements.is_empty() {
-                bail!("no SQL statement given");
-            }
-            if args.output.is_some() && statements.len() > 1 {
-                bail!(
-                    "--output takes one statement; the script has {}",
-                    statements.len()
-                );
-            }
-            for statement in &statements {
-                execute(
-                    &ctx,
-                    statement,
-                    &params,
-                    args.format,
-                    args.output.as_deref(),
-                    args.max_rows,
-                )
-                .await?;
-            }
-            Ok(())
+            execute_script(
+                &target,
+                &script,
+                &params,
+                args.format,
+                args.output.as_deref(),
+                args.max_rows,
+            )
+            .await
         }
-        None => shell(&ctx, &params, args.format, args.max_rows).await,
+        None => shell(&target, &params, args.format, args.max_rows).await,
     }
 }
 
@@ -144,7 +184,7 @@ const HELP: &str = "Statements end with ';' and may span lines.
   \\df NAME      show a function's documentation
   \\q            quit (or Ctrl-D)";
 
-async fn backslash(ctx: &SessionContext, command: &str, max_rows: usize) -> Result<bool> {
+async fn backslash(target: &Target<'_>, command: &str, max_rows: usize) -> Result<bool> {
     let mut words = command.split_whitespace();
     let name = words.next().unwrap_or("");
     let argument = words.next();
@@ -171,8 +211,8 @@ async fn backslash(ctx: &SessionContext, command: &str, max_rows: usize) -> Resu
         }
         _ => bail!("unknown command {name} (\\? for help)"),
     };
-    execute(
-        ctx,
+    execute_script(
+        target,
         &sql,
         &HashMap::new(),
         OutputFormat::Table,
@@ -188,7 +228,7 @@ fn history_path() -> Option<PathBuf> {
 }
 
 async fn shell(
-    ctx: &SessionContext,
+    target: &Target<'_>,
     params: &HashMap<String, ScalarValue>,
     format: OutputFormat,
     max_rows: usize,
@@ -211,7 +251,7 @@ async fn shell(
                 let trimmed = line.trim();
                 if buffer.is_empty() && trimmed.starts_with('\\') {
                     let _ = editor.add_history_entry(trimmed);
-                    match backslash(ctx, trimmed, max_rows).await {
+                    match backslash(target, trimmed, max_rows).await {
                         Ok(true) => continue,
                         Ok(false) => break,
                         Err(error) => {
@@ -229,7 +269,7 @@ async fn shell(
                     let statement = std::mem::take(&mut buffer);
                     let _ = editor.add_history_entry(statement.trim());
                     if let Err(error) =
-                        execute(ctx, &statement, params, format, None, max_rows).await
+                        execute_script(target, &statement, params, format, None, max_rows).await
                     {
                         eprintln!("error: {}", crate::error_message(&error));
                     }
@@ -241,7 +281,7 @@ async fn shell(
         }
     }
     if !buffer.trim().is_empty()
-        && let Err(error) = execute(ctx, &buffer, params, format, None, max_rows).await
+        && let Err(error) = execute_script(target, &buffer, params, format, None, max_rows).await
     {
         eprintln!("error: {}", crate::error_message(&error));
     }

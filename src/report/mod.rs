@@ -12,8 +12,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use datafusion::prelude::SessionContext;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::integrity;
 use crate::period::{self, Period};
 use crate::saved_queries::{self, QueryResult, SavedQuery};
 use crate::session::{self, EngineOptions};
@@ -81,29 +83,43 @@ fn progress_bar(length: u64) -> ProgressBar {
     bar
 }
 
+/// The saved queries' results, the session's clients and SLA targets.
+pub type Collected = (
+    Vec<QueryResult>,
+    Vec<saved_queries::Row>,
+    Vec<saved_queries::Row>,
+);
+
 /// Runs the saved queries for the period and returns their results, the session's
-/// clients and SLA targets.
+/// clients and SLA targets. A failure that damaged data can explain names the file.
 pub async fn collect(
     data: &Path,
     period: &Period,
     queries: &[SavedQuery],
     engine: &EngineOptions,
-) -> Result<(
-    Vec<QueryResult>,
-    Vec<saved_queries::Row>,
-    Vec<saved_queries::Row>,
-)> {
-    let (ctx, _) = session::open(data, engine).await?;
-    period::register_periods(&ctx, period.grain)?;
+) -> Result<Collected> {
+    let (ctx, sources) = session::open(data, engine).await?;
+    integrity::guarded(&sources, run_queries(&ctx, data, period, queries)).await
+}
+
+async fn run_queries(
+    ctx: &SessionContext,
+    data: &Path,
+    period: &Period,
+    queries: &[SavedQuery],
+) -> Result<Collected> {
+    period::register_periods(ctx, period.grain)?;
     let bar = progress_bar(queries.len() as u64);
-    let results = saved_queries::run_all(&ctx, queries, &saved_queries::period_params(period), |q| {
+    let results = saved_queries::run_all(ctx, queries, &saved_queries::period_params(period), |q| {
         bar.set_message(format!("query {}", q.name));
         bar.inc(1);
     })
     .await
     .map_err(|e| {
         let text = format!("{e:#}");
-        if text.contains("out of range") || text.contains("is invalid") || text.contains("calendar spec") || text.contains("time zone") {
+        // Values outside a function's domain, or (from a damaged page that still
+        // decodes) a time outside what a timestamp can hold.
+        if ["out of range", "is invalid", "calendar spec", "time zone", "representable"].iter().any(|t| text.contains(t)) {
             e.context(format!("the data has values the KPI functions reject: run `mspkpi validate --data {}` to list them", data.display()))
         } else {
             e
@@ -196,13 +212,16 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
 
 /// The last complete period of the data: the latest `created_at` month, minus one.
 pub async fn last_complete_month(data: &Path) -> Result<Period> {
-    let (ctx, _) = session::open(data, &EngineOptions::default()).await?;
-    let rows = saved_queries::rows(
-        &ctx.sql("SELECT CAST(max(created_at) AS DATE) AS last FROM tickets")
-            .await?
-            .collect()
-            .await?,
-    )?;
+    let (ctx, sources) = session::open(data, &EngineOptions::default()).await?;
+    let rows = integrity::guarded(&sources, async {
+        saved_queries::rows(
+            &ctx.sql("SELECT CAST(max(created_at) AS DATE) AS last FROM tickets")
+                .await?
+                .collect()
+                .await?,
+        )
+    })
+    .await?;
     let last = rows
         .first()
         .and_then(|r| r.get("last"))

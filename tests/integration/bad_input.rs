@@ -8,8 +8,7 @@ use std::sync::Arc;
 use crate::common::*;
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
-use mspkpi::period::Period;
-use mspkpi::report::{self, ReportOptions};
+use mspkpi::report;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rand::{Rng, SeedableRng};
@@ -444,17 +443,39 @@ async fn out_of_domain_values_stop_the_report_with_a_pointer_to_validate() {
         .unwrap();
 }
 
+/// The classes of damage the fuzz applies to one file (or table) of a data directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Damage {
+    /// Bits flipped inside one column chunk's pages (headers and data).
+    DataPageFlip,
+    /// Bits flipped inside the footer's metadata.
+    FooterFlip,
     Truncate,
-    FlipBytes,
+    /// A run of bytes set to zero.
+    ZeroRange,
     Garbage,
     EmptyFile,
+    /// A valid Parquet file of another table in its place.
+    OtherTable,
     SwapType,
     OutOfRange,
     DuplicateKeys,
     DropTable,
 }
+
+const DAMAGES: [Damage; 11] = [
+    Damage::DataPageFlip,
+    Damage::FooterFlip,
+    Damage::Truncate,
+    Damage::ZeroRange,
+    Damage::Garbage,
+    Damage::EmptyFile,
+    Damage::OtherTable,
+    Damage::SwapType,
+    Damage::OutOfRange,
+    Damage::DuplicateKeys,
+    Damage::DropTable,
+];
 
 const TABLES: [&str; 5] = [
     "tickets",
@@ -464,31 +485,62 @@ const TABLES: [&str; 5] = [
     "sla_targets",
 ];
 
+fn flip_bits(bytes: &mut [u8], range: std::ops::Range<usize>, rng: &mut ChaCha8Rng) {
+    if range.is_empty() {
+        return;
+    }
+    for _ in 0..rng.random_range(1..8) {
+        let i = rng.random_range(range.clone());
+        bytes[i] ^= 1 << rng.random_range(0..8);
+    }
+}
+
+/// The byte range of one column chunk of a Parquet file, chosen at random.
+fn column_chunk(path: &Path, rng: &mut ChaCha8Rng) -> std::ops::Range<usize> {
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    let metadata = parquet::file::reader::FileReader::metadata(&reader);
+    let row_group = metadata.row_group(rng.random_range(0..metadata.num_row_groups()));
+    let chunk = row_group.column(rng.random_range(0..row_group.num_columns()));
+    let (start, length) = chunk.byte_range();
+    start as usize..(start + length) as usize
+}
+
+/// The byte range of a Parquet file's footer metadata (before its length and magic).
+fn footer(bytes: &[u8]) -> std::ops::Range<usize> {
+    let end = bytes.len() - 8;
+    let length = u32::from_le_bytes(bytes[end..end + 4].try_into().unwrap()) as usize;
+    end - length..end
+}
+
+/// Damages one table of `dir`; the damage and the file it hit.
 fn corrupt(dir: &Path, rng: &mut ChaCha8Rng) -> (Damage, PathBuf) {
-    let damages = [
-        Damage::Truncate,
-        Damage::FlipBytes,
-        Damage::Garbage,
-        Damage::EmptyFile,
-        Damage::SwapType,
-        Damage::OutOfRange,
-        Damage::DuplicateKeys,
-        Damage::DropTable,
-    ];
-    let damage = damages[rng.random_range(0..damages.len())];
-    let table = TABLES[rng.random_range(0..TABLES.len())];
+    let damage = DAMAGES[rng.random_range(0..DAMAGES.len())];
+    let table = match damage {
+        // The columns with a domain: an NPS or CSAT score, MRR, contacts.
+        Damage::OutOfRange => ["surveys", "clients", "tickets"][rng.random_range(0..3)],
+        _ => TABLES[rng.random_range(0..TABLES.len())],
+    };
     let file = dir.join(table).join("part-0.parquet");
-    let bytes = std::fs::read(&file).unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
     match damage {
+        Damage::DataPageFlip => {
+            let chunk = column_chunk(&file, rng);
+            flip_bits(&mut bytes, chunk, rng);
+            std::fs::write(&file, bytes).unwrap();
+        }
+        Damage::FooterFlip => {
+            let range = footer(&bytes);
+            flip_bits(&mut bytes, range, rng);
+            std::fs::write(&file, bytes).unwrap();
+        }
         Damage::Truncate => {
             std::fs::write(&file, &bytes[..rng.random_range(0..bytes.len())]).unwrap()
         }
-        Damage::FlipBytes => {
-            let mut bytes = bytes;
-            for _ in 0..rng.random_range(1..12) {
-                let i = rng.random_range(0..bytes.len());
-                bytes[i] ^= 1 << rng.random_range(0..8);
-            }
+        Damage::ZeroRange => {
+            let start = rng.random_range(0..bytes.len());
+            let end = (start + rng.random_range(1..256)).min(bytes.len());
+            bytes[start..end].fill(0);
             std::fs::write(&file, bytes).unwrap();
         }
         Damage::Garbage => {
@@ -498,6 +550,12 @@ fn corrupt(dir: &Path, rng: &mut ChaCha8Rng) -> (Damage, PathBuf) {
             std::fs::write(&file, garbage).unwrap();
         }
         Damage::EmptyFile => std::fs::write(&file, b"").unwrap(),
+        Damage::OtherTable => {
+            let other = TABLES[(TABLES.iter().position(|t| *t == table).unwrap()
+                + rng.random_range(1..TABLES.len()))
+                % TABLES.len()];
+            std::fs::copy(dir.join(other).join("part-0.parquet"), &file).unwrap();
+        }
         Damage::SwapType => {
             let table_def = mspkpi::schema::table(table).unwrap();
             let column = table_def.columns[rng.random_range(0..table_def.columns.len())].name;
@@ -513,12 +571,12 @@ fn corrupt(dir: &Path, rng: &mut ChaCha8Rng) -> (Damage, PathBuf) {
                     .unwrap_or_else(|_| arrow::array::new_null_array(&target, a.len()))
             });
         }
-        Damage::OutOfRange => match rng.random_range(0..3) {
-            0 => rewrite_column(dir, "surveys", "score", |a| {
+        Damage::OutOfRange => match table {
+            "surveys" => rewrite_column(dir, "surveys", "score", |a| {
                 arrow::compute::kernels::numeric::add(a, &arrow::array::Int32Array::new_scalar(20))
                     .unwrap()
             }),
-            1 => rewrite_column(dir, "clients", "mrr", |a| {
+            "clients" => rewrite_column(dir, "clients", "mrr", |a| {
                 arrow::compute::kernels::numeric::neg(a).unwrap()
             }),
             _ => rewrite_column(dir, "tickets", "contacts", |a| {
@@ -539,125 +597,403 @@ fn corrupt(dir: &Path, rng: &mut ChaCha8Rng) -> (Damage, PathBuf) {
     (damage, file)
 }
 
-/// Corrupts generated data in many seeded ways and runs validate, sql and report on
-/// each: no panic, no hang, no partial output, and detectable damage named by file.
-/// `MSPKPI_FUZZ_CASES` sets the number of cases (500 by default).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fuzz_corrupted_data_directories() {
+/// How one run of the binary ended.
+struct Run {
+    code: Option<i32>,
+    timed_out: bool,
+    output: String,
+}
+
+impl Run {
+    /// Exit status 101 (a panic) or above, or killed by a signal.
+    fn crashed(&self) -> bool {
+        !self.timed_out && self.code.is_none_or(|c| c >= 101)
+    }
+
+    fn panic_text(&self) -> bool {
+        ["panicked", "RUST_BACKTRACE", "stack backtrace"]
+            .iter()
+            .any(|t| self.output.contains(t))
+    }
+}
+
+/// The binary the fuzz runs: this build's, or `MSPKPI_FUZZ_BINARY` (a release build).
+fn fuzz_binary() -> PathBuf {
+    std::env::var_os("MSPKPI_FUZZ_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_mspkpi")))
+}
+
+/// Runs the binary with its output in files (no pipe to fill), killed after `limit`.
+fn run_bounded(binary: &Path, args: &[&str], scratch: &Path, limit: std::time::Duration) -> Run {
+    let out_path = scratch.join("output.txt");
+    let out = std::fs::File::create(&out_path).unwrap();
+    let mut child = Command::new(binary)
+        .args(args)
+        .env_remove("MSPKPI_DEBUG")
+        .env("RUST_BACKTRACE", "1")
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (code, timed_out) = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break (status.code(), false);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break (None, true);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    Run {
+        code,
+        timed_out,
+        output: std::fs::read_to_string(&out_path).unwrap_or_default(),
+    }
+}
+
+/// A file's bytes by relative path, for comparing a folder before and after a run.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    if !dir.exists() {
+        return Default::default();
+    }
+    walk(dir)
+        .into_iter()
+        .map(|p| {
+            (
+                p.strip_prefix(dir).unwrap().to_path_buf(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// What one command did with one damaged data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    /// Exit status ≥ 101 or a signal: must never happen.
+    Crash,
+    /// Panic text or a backtrace in the output: must never happen.
+    PanicText,
+    /// Still running after the time limit: must never happen.
+    Hang,
+    /// A failed report changed the output folder: must never happen.
+    PartialOutput,
+    /// A failure whose message names neither the damaged table nor validate: must not
+    /// happen for damage to a file.
+    Unnamed,
+    /// A clear error naming the table or file (or, for values, pointing to validate).
+    Error,
+    /// The command succeeded: the damage left the data readable (or changed values
+    /// silently, as a flipped bit in a page without checksum can).
+    Success,
+}
+
+const FAILURES: [Outcome; 5] = [
+    Outcome::Crash,
+    Outcome::PanicText,
+    Outcome::Hang,
+    Outcome::PartialOutput,
+    Outcome::Unnamed,
+];
+
+/// The cases of a seeded fuzz run, each a damaged copy of one generated data directory
+/// on which the real binary runs `validate`, `sql` (reading every column of every
+/// table) and `report` (into a folder that holds the period's earlier report, which a
+/// failed run must leave as it was). Returns the outcomes per damage and command.
+fn fuzz(
+    cases: usize,
+    workers: usize,
+) -> std::collections::BTreeMap<(Damage, &'static str, Outcome), usize> {
+    let binary = fuzz_binary();
+    let pristine = tempfile::tempdir().unwrap();
+    generated(pristine.path(), 4, 400, 3);
+    let earlier = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(60);
+    let data = pristine.path().to_str().unwrap();
+    let out = earlier.path().to_str().unwrap();
+    let first = run_bounded(
+        &binary,
+        &[
+            "report", "--data", data, "--period", "2025-01", "--out", out,
+        ],
+        earlier.path(),
+        limit,
+    );
+    assert_eq!(first.code, Some(0), "{}", first.output);
+    std::fs::remove_file(earlier.path().join("output.txt")).unwrap();
+    let earlier_report = snapshot(earlier.path());
+    let sql = TABLES
+        .iter()
+        .map(|t| format!("SELECT '{t}' AS t, count(*) AS n FROM (SELECT DISTINCT * FROM {t})"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+
+    // MSPKPI_FUZZ_ONLY=N runs case N alone and keeps its folder, to reproduce it.
+    let only: Option<usize> = std::env::var("MSPKPI_FUZZ_ONLY")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let outcomes = std::sync::Mutex::new(std::collections::BTreeMap::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let case = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if case >= cases {
+                        break;
+                    }
+                    if only.is_some_and(|only| only != case) {
+                        continue;
+                    }
+                    // Seeded per case, so a case is the same whichever worker runs it.
+                    let mut rng = ChaCha8Rng::seed_from_u64(20261201 ^ (case as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                    let mut scratch = tempfile::tempdir().unwrap();
+                    if only.is_some() {
+                        scratch.disable_cleanup(true);
+                        eprintln!("case {case} in {}", scratch.path().display());
+                    }
+                    let dir = scratch.path().join("data");
+                    copy_dir(pristine.path(), &dir);
+                    let (damage, file) = corrupt(&dir, &mut rng);
+                    let table = file.strip_prefix(&dir).unwrap().iter().next().unwrap().to_string_lossy().into_owned();
+                    let out = scratch.path().join("reports");
+                    copy_dir(earlier.path(), &out);
+                    let d = dir.to_str().unwrap();
+                    let o = out.to_str().unwrap();
+                    let runs = [
+                        ("validate", run_bounded(&binary, &["validate", "--data", d], scratch.path(), limit)),
+                        ("sql", run_bounded(&binary, &["sql", "--data", d, "--format", "csv", &sql], scratch.path(), limit)),
+                        ("report", run_bounded(&binary, &["report", "--data", d, "--period", "2025-01", "--out", o], scratch.path(), limit)),
+                    ];
+                    let report_folder = snapshot(&out);
+                    for (command, run) in runs {
+                        let failed = run.code != Some(0);
+                        let outcome = if run.crashed() {
+                            Outcome::Crash
+                        } else if run.timed_out {
+                            Outcome::Hang
+                        } else if run.panic_text() {
+                            Outcome::PanicText
+                        } else if command == "report" && ((failed && report_folder != earlier_report) || report_folder.keys().any(|p| p.iter().any(|c| c.to_string_lossy().starts_with('.')))) {
+                            Outcome::PartialOutput
+                        } else if !failed {
+                            Outcome::Success
+                        } else if run.output.contains(&table) || run.output.contains("mspkpi validate") {
+                            Outcome::Error
+                        } else {
+                            Outcome::Unnamed
+                        };
+                        if FAILURES.contains(&outcome) {
+                            eprintln!("case {case}: {damage:?} of {table}: {command} gave {outcome:?}:\n{}", run.output);
+                        }
+                        *outcomes.lock().unwrap().entry((damage, command, outcome)).or_default() += 1;
+                    }
+                }
+            });
+        }
+    });
+    outcomes.into_inner().unwrap()
+}
+
+/// The outcome table of a fuzz run, one row per damage and command, in Markdown.
+fn outcome_table(
+    outcomes: &std::collections::BTreeMap<(Damage, &'static str, Outcome), usize>,
+) -> String {
+    let columns = [
+        Outcome::Crash,
+        Outcome::PanicText,
+        Outcome::Hang,
+        Outcome::PartialOutput,
+        Outcome::Unnamed,
+        Outcome::Error,
+        Outcome::Success,
+    ];
+    let mut text = String::from(
+        "| damage | command | crash | panic text | hang | partial output | unnamed error | clear error | ran |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for damage in DAMAGES {
+        for command in ["validate", "sql", "report"] {
+            let counts: Vec<String> = columns
+                .iter()
+                .map(|o| {
+                    outcomes
+                        .get(&(damage, command, *o))
+                        .copied()
+                        .unwrap_or(0)
+                        .to_string()
+                })
+                .collect();
+            text.push_str(&format!(
+                "| {damage:?} | {command} | {} |\n",
+                counts.join(" | ")
+            ));
+        }
+    }
+    text
+}
+
+/// Corrupts generated data in many seeded ways and runs the real binary's `validate`,
+/// `sql` and `report` on each: no crash, no panic text, no hang, no partial output, and
+/// damage to a file named by its table. `MSPKPI_FUZZ_CASES` sets the number of cases
+/// (500 by default), `MSPKPI_FUZZ_BINARY` the binary (this build's by default; see
+/// `bench/fuzz.sh` for a release run), `MSPKPI_FUZZ_TABLE` a file to write the outcome
+/// table to, `MSPKPI_FUZZ_ONLY` one case to run alone (its folder is kept).
+#[test]
+fn fuzz_corrupted_data_directories() {
     let cases: usize = std::env::var("MSPKPI_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500);
-    let pristine = tempfile::tempdir().unwrap();
-    generated(pristine.path(), 4, 400, 3);
-    let mut rng = ChaCha8Rng::seed_from_u64(20261123);
-    let mut outcomes: std::collections::BTreeMap<(Damage, &str), usize> = Default::default();
-    for case in 0..cases {
-        let dir = tempfile::tempdir().unwrap();
-        copy_dir(pristine.path(), dir.path());
-        let (damage, file) = corrupt(dir.path(), &mut rng);
-        let file_name = file.strip_prefix(dir.path()).unwrap().display().to_string();
-        let data = dir.path().to_path_buf();
-        let limit = std::time::Duration::from_secs(60);
+    let outcomes = fuzz(cases, 2);
+    let table = outcome_table(&outcomes);
+    eprintln!("{cases} fuzz cases:\n{table}");
+    if let Some(path) = std::env::var_os("MSPKPI_FUZZ_TABLE") {
+        std::fs::write(path, &table).unwrap();
+    }
+    let failures: usize = outcomes
+        .iter()
+        .filter(|((_, _, outcome), _)| FAILURES.contains(outcome))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(failures, 0, "{table}");
+    // The run reached the damage it is meant to test.
+    for damage in [Damage::DataPageFlip, Damage::FooterFlip] {
+        let errors: usize = outcomes
+            .iter()
+            .filter(|((d, _, o), _)| *d == damage && *o == Outcome::Error)
+            .map(|(_, n)| n)
+            .sum();
+        assert!(errors > 0, "no {damage:?} case was detected:\n{table}");
+    }
+}
 
-        // validate
-        let validate = tokio::time::timeout(
-            limit,
-            tokio::spawn({
-                let data = data.clone();
-                async move { mspkpi::validate::validate(&data).await.map(|r| r.text()) }
-            }),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("case {case}: validate hung on {damage:?}"));
-        let validate = validate
-            .unwrap_or_else(|e| {
-                panic!("case {case}: validate panicked on {damage:?} of {file_name}: {e}")
-            })
-            .unwrap_or_else(|e| format!("could not run: {e:#}"));
-
-        // sql: a query over every table
-        let sql = tokio::time::timeout(limit, tokio::spawn({
-            let data = data.clone();
-            async move {
-                let (ctx, _) = mspkpi::session::open(&data, &Default::default()).await?;
-                let frame = ctx.sql("SELECT (SELECT count(*) FROM tickets) + (SELECT count(*) FROM surveys) + (SELECT count(*) FROM time_entries) + (SELECT count(*) FROM clients) + (SELECT count(*) FROM sla_targets)").await?;
-                frame.collect().await?;
-                anyhow::Ok(())
-            }
-        })).await.unwrap_or_else(|_| panic!("case {case}: sql hung on {damage:?}"));
-        let sql = sql.unwrap_or_else(|e| {
-            panic!("case {case}: sql panicked on {damage:?} of {file_name}: {e}")
-        });
-
-        // report, on a fifth of the cases (it runs every saved query)
-        if case % 5 == 0 {
-            let out = tempfile::tempdir().unwrap();
-            let options = ReportOptions {
-                period: Period::parse("2025-01").unwrap(),
-                ..report_options(&data, out.path(), "2026-10")
-            };
-            let result = tokio::time::timeout(
-                limit,
-                tokio::spawn(async move { report::run(&options).await.map(|_| ()) }),
-            )
-            .await
-            .unwrap_or_else(|_| panic!("case {case}: report hung on {damage:?}"))
-            .unwrap_or_else(|e| {
-                panic!("case {case}: report panicked on {damage:?} of {file_name}: {e}")
-            });
-            let written: Vec<PathBuf> = walk(out.path());
-            if result.is_err() {
-                assert!(
-                    written.is_empty(),
-                    "case {case}: a failed report left {written:?}"
-                );
-            } else {
-                assert!(
-                    written
-                        .iter()
-                        .all(|p| !p.to_string_lossy().contains("staging")),
-                    "case {case}"
-                );
+/// Whether decoding every column of a Parquet file (held in memory) panics.
+fn decoding_panics(bytes: &[u8]) -> bool {
+    let bytes = bytes::Bytes::copy_from_slice(bytes);
+    std::panic::catch_unwind(|| {
+        if let Ok(builder) = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            && let Ok(reader) = builder.build()
+        {
+            for batch in reader {
+                if batch.is_err() {
+                    break;
+                }
             }
         }
+    })
+    .is_err()
+}
 
-        // Damage that Parquet can detect is named by file.
-        let structural = matches!(
-            damage,
-            Damage::Truncate | Damage::Garbage | Damage::EmptyFile | Damage::DropTable
-        );
-        let outcome = match &sql {
-            Ok(()) => "undetected by sql",
-            Err(e) => {
-                let message = mspkpi::error_message(e);
-                assert!(!message.is_empty());
-                if structural {
-                    let table = file_name.split('/').next().unwrap();
-                    assert!(
-                        message.contains(table),
-                        "case {case}: {damage:?} of {file_name}: {message}"
-                    );
-                    assert!(
-                        validate.contains(table),
-                        "case {case}: validate did not name {table}:\n{validate}"
-                    );
+/// The first single-bit flip inside a column chunk of `file` that makes parquet-rs's
+/// decoder panic (rather than return an error), as a damaged export did in the field.
+fn panicking_flip(file: &Path) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(file).unwrap();
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(file).unwrap())
+            .unwrap();
+    let metadata = parquet::file::reader::FileReader::metadata(&reader);
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut found = None;
+    'search: for row_group in metadata.row_groups() {
+        for chunk in row_group.columns() {
+            let (start, length) = chunk.byte_range();
+            for offset in start as usize..(start + length) as usize {
+                for bit in 0..8 {
+                    let mut flipped = bytes.clone();
+                    flipped[offset] ^= 1 << bit;
+                    if decoding_panics(&flipped) {
+                        found = Some(flipped);
+                        break 'search;
+                    }
                 }
-                "error"
             }
-        };
-        let outcome = if outcome == "undetected by sql"
-            && validate.contains("error")
-            && !validate.contains(" 0 error(s)")
-        {
-            "reported by validate"
+        }
+    }
+    std::panic::set_hook(previous_hook);
+    found
+}
+
+/// A data page that makes the decoder panic: `validate` lists the file and exits 1,
+/// `report` and `sql` exit 1 naming the file, row group and column, and no panic text
+/// or backtrace reaches the terminal unless `MSPKPI_DEBUG=1` asks for it.
+#[test]
+fn a_data_page_the_decoder_panics_on_is_named_and_crashes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    generated(dir.path(), 4, 400, 3);
+    let file = dir.path().join("time_entries/part-0.parquet");
+    let flipped = panicking_flip(&file).expect("a bit flip that makes the decoder panic");
+    std::fs::write(&file, flipped).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let run = |args: &[&str], debug: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mspkpi"));
+        command.args(args).env("RUST_BACKTRACE", "1");
+        if debug {
+            command.env("MSPKPI_DEBUG", "1");
         } else {
-            outcome
-        };
-        *outcomes.entry((damage, outcome)).or_default() += 1;
+            command.env_remove("MSPKPI_DEBUG");
+        }
+        let output = command.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code(), text)
+    };
+
+    let (code, text) = run(&["validate", "--data", d], false);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("time_entries")
+            && text.contains("cannot decode data in")
+            && text.contains("time_entries/part-0.parquet (row group 0, column "),
+        "{text}"
+    );
+    assert!(text.contains("1 error(s)"), "only the damaged file: {text}");
+    assert!(
+        !text.contains("panicked") && !text.contains("backtrace"),
+        "{text}"
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    for args in [
+        vec!["report", "--data", d, "--period", "2025-01", "--out", o],
+        vec![
+            "sql",
+            "--data",
+            d,
+            "SELECT sum(minutes), count(DISTINCT ticket_id), max(started_at), min(technician_id) FROM time_entries",
+        ],
+    ] {
+        let (code, text) = run(&args, false);
+        assert_eq!(code, Some(1), "{args:?}: {text}");
+        assert!(
+            text.contains("time_entries: cannot decode data in")
+                && text.contains("time_entries/part-0.parquet (row group 0, column ")
+                && text.contains("corrupted page?"),
+            "{args:?}: {text}"
+        );
+        assert!(
+            !text.contains("panicked") && !text.contains("backtrace"),
+            "{args:?}: {text}"
+        );
     }
-    eprintln!("{cases} fuzz cases:");
-    for ((damage, outcome), count) in &outcomes {
-        eprintln!("  {damage:?}: {outcome}: {count}");
-    }
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+
+    // The debug switch shows what was hidden.
+    let (code, text) = run(
+        &["report", "--data", d, "--period", "2025-01", "--out", o],
+        true,
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("debug: ") && text.contains("panicked"),
+        "{text}"
+    );
 }

@@ -255,3 +255,59 @@ fn functions_lists_every_function_with_its_documentation() {
     let unknown = mspkpi(&["functions", "median"]);
     assert!(!unknown.status.success() && stderr(&unknown).contains("no mspkpi function 'median'"));
 }
+
+/// Statements run as DataFusion parsed them: printed back to text, a `COPY` target
+/// loses its quotes. `COPY ... TO` in Parquet and CSV, `CREATE EXTERNAL TABLE ...
+/// OPTIONS (...)`, quoted identifiers and a string holding `;`, in one script.
+#[test]
+fn copy_create_external_table_and_quoted_text_run_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = Command::new(env!("CARGO_BIN_EXE_mspkpi"))
+        .current_dir(dir.path())
+        .args(["sql", "COPY (SELECT 1 AS x) TO 'x.parquet'"])
+        .output()
+        .unwrap();
+    assert!(bare.status.success(), "{}", stderr(&bare));
+    assert!(dir.path().join("x.parquet").is_file());
+
+    let counts = dir.path().join("counts.parquet");
+    let csv = dir.path().join("quoted.csv");
+    let script = format!(
+        "COPY (SELECT client_id, count(*) AS n FROM tickets GROUP BY client_id) TO '{counts}' STORED AS PARQUET;
+         COPY (SELECT 1 AS x, 'a;b' AS \"Quoted; Name\") TO '{csv}' STORED AS CSV OPTIONS ('format.has_header' 'true');
+         CREATE EXTERNAL TABLE counts STORED AS PARQUET LOCATION '{counts}' OPTIONS ('format.pushdown_filters' 'true');
+         SELECT sum(n) AS \"Total; Tickets\", 'x;y' AS text FROM counts WHERE client_id <> 'none;really'",
+        counts = counts.display(),
+        csv = csv.display()
+    );
+    let file = dir.path().join("script.sql");
+    std::fs::write(&file, &script).unwrap();
+    let output = mspkpi(&[
+        "sql",
+        "--data",
+        &data(),
+        "--format",
+        "csv",
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        "x,Quoted; Name\n1,a;b\n"
+    );
+    let tickets = stdout(&mspkpi(&[
+        "sql",
+        "--data",
+        &data(),
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM tickets",
+    ]));
+    let tickets = tickets.trim().strip_prefix("n\n").unwrap();
+    let out = stdout(&output);
+    assert!(
+        out.ends_with(&format!("Total; Tickets,text\n{tickets},x;y\n")),
+        "the last statement's result: {out}"
+    );
+}

@@ -369,6 +369,31 @@ impl Calendar {
         total + self.short_span(cursor, to)
     }
 
+    /// Whether the business time between two UTC instants exceeds `limit`
+    /// microseconds: `business_micros(from, to) > limit`, counted only until the answer
+    /// is known, so a span of centuries (a damaged or mistyped timestamp) costs no more
+    /// than the weeks it takes to pass `limit`.
+    pub fn exceeds(&self, from: i64, to: i64, limit: i64) -> bool {
+        if self.always_open {
+            return self.business_micros(from, to) > limit;
+        }
+        if to < from {
+            // -b > limit  ⟺  b ≤ -limit - 1  ⟺  not (b > -limit - 1)
+            return !self.exceeds(to, from, limit.saturating_neg().saturating_sub(1));
+        }
+        // Every span adds a non-negative amount: once past the limit, the total is too.
+        let mut total = 0;
+        let mut cursor = from;
+        while to - cursor >= MICROS_PER_WEEK {
+            total += self.short_span(cursor, cursor + MICROS_PER_WEEK);
+            if total > limit {
+                return true;
+            }
+            cursor += MICROS_PER_WEEK;
+        }
+        total + self.short_span(cursor, to) > limit
+    }
+
     pub fn business_minutes(&self, from: i64, to: i64) -> f64 {
         self.business_micros(from, to) as f64 / MICROS_PER_MINUTE as f64
     }
@@ -634,6 +659,33 @@ mod tests {
             assert!(message.contains(expected), "{spec}: {message}");
             assert!(message.contains(spec), "{spec}: {message}");
         }
+    }
+
+    #[test]
+    fn exceeds_agrees_with_the_full_count_and_stops_early() {
+        let cal = Calendar::parse("Mon-Fri 09:00-17:30 Europe/London holidays 2026-12-25").unwrap();
+        let from = utc("2026-10-20 16:00");
+        for hours in [0, 1, 7, 30, 24 * 7, 24 * 60, 24 * 400] {
+            let to = from + hours * 60 * MICROS_PER_MINUTE;
+            let total = cal.business_micros(from, to);
+            for limit in [0, total - 1, total, total + 1, 240 * MICROS_PER_MINUTE] {
+                assert_eq!(
+                    cal.exceeds(from, to, limit),
+                    total > limit,
+                    "{hours} h, {limit}"
+                );
+                assert_eq!(
+                    cal.exceeds(to, from, limit),
+                    -total > limit,
+                    "{hours} h back"
+                );
+            }
+        }
+        // A response dated some 290,000 years on, or a ticket created then: decided
+        // within the first week.
+        assert!(cal.exceeds(from, i64::MAX / 2, 240 * MICROS_PER_MINUTE));
+        assert!(!cal.exceeds(i64::MAX / 2, from, 240 * MICROS_PER_MINUTE));
+        assert!(!cal.exceeds(i64::MAX / 2, from, -1));
     }
 
     #[test]

@@ -20,13 +20,13 @@ pub fn sla_state(
     calendar: Option<&Calendar>,
 ) -> Result<Option<bool>> {
     let target = target_micros(function, target_minutes)?;
-    let elapsed = |until: i64| match calendar {
-        Some(calendar) => calendar.business_micros(created, until),
-        None => until.saturating_sub(created),
+    let past_target = |until: i64| match calendar {
+        Some(calendar) => calendar.exceeds(created, until, target),
+        None => until.saturating_sub(created) > target,
     };
     Ok(match done.filter(|&done| done <= as_of) {
-        Some(done) => Some(elapsed(done) <= target),
-        None if elapsed(as_of) > target => Some(false),
+        Some(done) => Some(!past_target(done)),
+        None if past_target(as_of) => Some(false),
         None => None,
     })
 }

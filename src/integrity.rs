@@ -1,0 +1,270 @@
+//! Failures that are not the user's query: a panic anywhere (in a DataFusion task, a
+//! decoder, our own code) becomes an ordinary error, and a read that fails is traced
+//! back to the file, row group and column that cannot be decoded.
+//!
+//! parquet-rs panics on some damaged pages instead of returning an error, and neither
+//! its errors nor DataFusion's name the file. So when a query fails in a way that damaged
+//! data can explain, the tables' files are decoded again one column chunk at a time,
+//! each inside `catch_unwind`, and the first chunk that fails names the file.
+
+use std::any::Any;
+use std::fmt;
+use std::fs::File;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use datafusion::error::DataFusionError;
+use futures::{FutureExt, StreamExt};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::errors::ParquetError;
+
+use crate::catalog::TableSource;
+
+/// `MSPKPI_DEBUG=1` shows panic messages and backtraces, which are otherwise kept off
+/// the terminal.
+pub fn debug_enabled() -> bool {
+    std::env::var_os("MSPKPI_DEBUG").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Replaces the default panic hook, which prints the message (and, with
+/// `RUST_BACKTRACE`, a backtrace) of every panic, even one that is caught and reported
+/// as an error. With `MSPKPI_DEBUG=1` the message and a backtrace go to stderr.
+pub fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        if debug_enabled() {
+            eprintln!(
+                "debug: {info}\n{}",
+                std::backtrace::Backtrace::force_capture()
+            );
+        }
+    }));
+}
+
+/// A panic turned into an error. Its message is shown only under `MSPKPI_DEBUG=1`: it
+/// is a dependency's internal text, not something a user can act on.
+#[derive(Debug)]
+pub struct Panicked {
+    pub message: String,
+}
+
+impl Panicked {
+    pub fn from_payload(payload: Box<dyn Any + Send>) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        Self { message }
+    }
+}
+
+impl fmt::Display for Panicked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "internal failure")?;
+        if debug_enabled() {
+            write!(f, " ({})", self.message)?;
+        } else {
+            write!(f, " (MSPKPI_DEBUG=1 shows details)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Panicked {}
+
+/// Runs a future, turning a panic inside it into an error.
+pub async fn contain<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(result) => result,
+        Err(payload) => Err(Panicked::from_payload(payload).into()),
+    }
+}
+
+/// Whether an error comes from reading or decoding data (or from a panic, which a
+/// damaged page can cause), rather than from the query, its plan or a KPI function.
+pub fn may_be_damaged_data(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        if cause.is::<Panicked>() || cause.is::<ParquetError>() {
+            return true;
+        }
+        match cause
+            .downcast_ref::<DataFusionError>()
+            .map(|e| e.find_root())
+        {
+            Some(root) => matches!(
+                root,
+                DataFusionError::ParquetError(_)
+                    | DataFusionError::ArrowError(..)
+                    | DataFusionError::ExecutionJoin(_)
+                    | DataFusionError::IoError(_)
+                    | DataFusionError::External(_)
+            ),
+            None => false,
+        }
+    })
+}
+
+/// Whether an error carries a panic's text (DataFusion reports a panicked task as a
+/// join error that quotes the panic message).
+fn carries_panic_text(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.to_string().contains("panicked"))
+}
+
+/// A column chunk that cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedFile {
+    pub table: String,
+    pub file: PathBuf,
+    pub row_group: Option<usize>,
+    pub column: Option<String>,
+    /// The decoder's error, or "" when it panicked (its text helps nobody).
+    pub detail: String,
+}
+
+impl DamagedFile {
+    /// The problem without the table's name: where and what.
+    pub fn problem(&self) -> String {
+        let mut text = format!("cannot decode data in {}", self.file.display());
+        match (&self.row_group, &self.column) {
+            (Some(row_group), Some(column)) => {
+                text.push_str(&format!(" (row group {row_group}, column {column})"))
+            }
+            (Some(row_group), None) => text.push_str(&format!(" (row group {row_group})")),
+            _ => {}
+        }
+        text.push_str(": corrupted page?");
+        if !self.detail.is_empty() {
+            text.push_str(&format!(" ({})", self.detail));
+        }
+        text
+    }
+}
+
+impl fmt::Display for DamagedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.table, self.problem())
+    }
+}
+
+/// Decodes every column chunk of one file; the first that fails, if any. Checks page
+/// checksums where the writer stored them.
+pub fn check_file(table: &str, path: &Path) -> Option<DamagedFile> {
+    let damaged = |row_group: Option<usize>, column: Option<String>, detail: String| {
+        Some(DamagedFile {
+            table: table.to_string(),
+            file: path.to_path_buf(),
+            row_group,
+            column,
+            detail,
+        })
+    };
+    let opened = catch_unwind(|| -> std::result::Result<_, String> {
+        let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+            .map_err(|e| e.to_string())?;
+        Ok((file, metadata))
+    });
+    let (file, metadata) = match opened {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(detail)) => return damaged(None, None, detail),
+        Err(_) => return damaged(None, None, String::new()),
+    };
+    let schema = metadata.metadata().file_metadata().schema_descr_ptr();
+    for row_group in 0..metadata.metadata().num_row_groups() {
+        for leaf in 0..schema.num_columns() {
+            let column = schema.column(leaf).path().string();
+            let decoded = catch_unwind(AssertUnwindSafe(|| -> std::result::Result<(), String> {
+                let input = file.try_clone().map_err(|e| format!("cannot open: {e}"))?;
+                let reader =
+                    ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata.clone())
+                        .with_row_groups(vec![row_group])
+                        .with_projection(ProjectionMask::leaves(&schema, [leaf]))
+                        .build()
+                        .map_err(|e| e.to_string())?;
+                for batch in reader {
+                    batch.map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            }));
+            match decoded {
+                Ok(Ok(())) => {}
+                Ok(Err(detail)) => return damaged(Some(row_group), Some(column), detail),
+                Err(_) => return damaged(Some(row_group), Some(column), String::new()),
+            }
+        }
+    }
+    None
+}
+
+/// Decodes every file of the tables, a few at a time on blocking threads; the damaged
+/// ones in table and file order.
+pub async fn find_damaged(sources: &[TableSource]) -> Vec<DamagedFile> {
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let jobs = sources.iter().flat_map(|source| {
+        source.files.iter().map(|file| {
+            let (table, file) = (source.name.clone(), file.clone());
+            tokio::task::spawn_blocking(move || check_file(&table, &file))
+        })
+    });
+    futures::stream::iter(jobs)
+        .buffered(parallel)
+        .filter_map(|joined| async move { joined.ok().flatten() })
+        .collect()
+        .await
+}
+
+/// The error to show for a failed run over `sources`: when damaged data can explain
+/// it, the files that cannot be decoded; a panic's text never reaches the user.
+pub async fn explain(error: anyhow::Error, sources: &[TableSource]) -> anyhow::Error {
+    if !may_be_damaged_data(&error) {
+        return error;
+    }
+    let damaged = find_damaged(sources).await;
+    if !damaged.is_empty() {
+        let lines: Vec<String> = damaged.iter().map(|d| d.to_string()).collect();
+        return anyhow::anyhow!(
+            "{}\n(run `mspkpi validate` for a full report)",
+            lines.join("\n")
+        );
+    }
+    if carries_panic_text(&error) && !debug_enabled() {
+        return without_panic_text(&error);
+    }
+    error
+}
+
+/// The error's contexts down to the first cause that quotes a panic, then "internal
+/// failure" in its place.
+fn without_panic_text(error: &anyhow::Error) -> anyhow::Error {
+    let mut parts: Vec<String> = error
+        .chain()
+        .map(|cause| cause.to_string())
+        .take_while(|text| !text.contains("panicked"))
+        .collect();
+    parts.push(
+        Panicked {
+            message: String::new(),
+        }
+        .to_string(),
+    );
+    anyhow::anyhow!("{}", parts.join(": "))
+}
+
+/// Runs a future over the tables of `sources`: a panic becomes an error, and a failure
+/// that damaged data can explain names the damaged files.
+pub async fn guarded<T>(
+    sources: &[TableSource],
+    future: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match contain(future).await {
+        Ok(value) => Ok(value),
+        Err(error) => Err(explain(error, sources).await),
+    }
+}
