@@ -19,7 +19,8 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::prelude::{SessionContext, cast, col};
+use datafusion::prelude::{SessionContext, cast, col, lit};
+use datafusion::scalar::ScalarValue;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
 use crate::schema::{self, Kind, TABLES, Table};
@@ -247,7 +248,8 @@ fn check_columns(
     file: &Path,
     problems: &mut Vec<SchemaProblem>,
 ) {
-    for column in table.columns {
+    let optional = table.optional_columns.iter().map(|c| (c, true));
+    for (column, optional) in table.columns.iter().map(|c| (c, false)).chain(optional) {
         let problem = |message: String| SchemaProblem {
             table: table.name.into(),
             file: Some(file.to_path_buf()),
@@ -264,7 +266,7 @@ fn check_columns(
                 )))
             }
             Ok(_) => {}
-            Err(_) if partition_keys.iter().any(|k| k == column.name) => {}
+            Err(_) if optional || partition_keys.iter().any(|k| k == column.name) => {}
             Err(_) => problems.push(problem("is missing".into())),
         }
     }
@@ -343,10 +345,14 @@ async fn register_table(ctx: &SessionContext, source: &TableSource) -> Result<()
     // Canonical columns first, cast where the file's type differs; extra columns kept.
     let raw_schema = frame.schema().clone();
     let mut columns = Vec::new();
-    for column in table.columns {
-        let field = raw_schema.field_with_unqualified_name(column.name)?;
-        let expr = col(format!("\"{}\"", column.name));
+    for column in table.columns.iter().chain(table.optional_columns) {
         let target = column.kind.data_type();
+        let Ok(field) = raw_schema.field_with_unqualified_name(column.name) else {
+            // An optional column the files leave out reads as NULL.
+            columns.push(cast(lit(ScalarValue::Null), target).alias(column.name));
+            continue;
+        };
+        let expr = col(format!("\"{}\"", column.name));
         let same = match column.kind {
             Kind::Text => matches!(
                 field.data_type(),

@@ -19,7 +19,14 @@ use crate::saved_queries::{QueryResult, Scope};
 use crate::write::StagedDir;
 
 /// Dimension columns: not KPIs.
-const DIMENSIONS: [&str; 4] = ["client_id", "period", "priority", "technician_id"];
+const DIMENSIONS: [&str; 6] = [
+    "client_id",
+    "period",
+    "priority",
+    "technician_id",
+    "dimension",
+    "value",
+];
 
 pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -80,7 +87,11 @@ pub fn facts(results: &[QueryResult], period: &Period) -> Result<RecordBatch> {
             .filter(|r| r.get("period").and_then(Value::as_str) == Some(day.as_str()))
         {
             let text = |c: &str| row.get(c).and_then(Value::as_str).map(str::to_string);
-            let seg = text("priority").or_else(|| text("technician_id"));
+            // The segment of a split row: a priority, a technician, or a breakdown's
+            // `dimension:value` (`category:network`).
+            let seg = text("priority")
+                .or_else(|| text("technician_id"))
+                .or_else(|| Some(format!("{}:{}", text("dimension")?, text("value")?)));
             for column in &result.columns {
                 if DIMENSIONS.contains(&column.as_str()) || column.ends_with("_n") {
                     continue;

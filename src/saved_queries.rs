@@ -24,7 +24,8 @@ use datafusion::scalar::ScalarValue;
 use serde_json::{Map, Value};
 
 /// The queries built into the binary (the repository's `queries/`).
-const BUILTIN: [(&str, &str); 9] = [
+const BUILTIN: [(&str, &str); 10] = [
+    ("breakdown.sql", include_str!("../queries/breakdown.sql")),
     ("churn.sql", include_str!("../queries/churn.sql")),
     ("efficiency.sql", include_str!("../queries/efficiency.sql")),
     ("fcr.sql", include_str!("../queries/fcr.sql")),

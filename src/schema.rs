@@ -72,6 +72,8 @@ pub struct Table {
     pub name: &'static str,
     pub meaning: &'static str,
     pub columns: &'static [Column],
+    /// Columns a file may leave out: a table without one reads it as NULL.
+    pub optional_columns: &'static [Column],
     /// The column that identifies a row, if any (unique).
     pub key: Option<&'static str>,
     /// Whether a data directory must have it.
@@ -95,6 +97,7 @@ pub const TABLES: [Table; 5] = [
         meaning: "one row per ticket; NULL times mean \"not yet\"",
         key: Some("ticket_id"),
         required: true,
+        optional_columns: &[],
         columns: &[
             col("ticket_id", Text, false, "unique ticket id"),
             col("client_id", Text, false, "the client (`clients.client_id`)"),
@@ -123,6 +126,7 @@ pub const TABLES: [Table; 5] = [
         meaning: "technician time worked on tickets",
         key: None,
         required: true,
+        optional_columns: &[],
         columns: &[
             col("ticket_id", Text, false, "the ticket (`tickets.ticket_id`)"),
             col("technician_id", Text, false, "who worked"),
@@ -135,6 +139,7 @@ pub const TABLES: [Table; 5] = [
         meaning: "survey answers",
         key: Some("survey_id"),
         required: true,
+        optional_columns: &[],
         columns: &[
             col("survey_id", Text, false, "unique answer id"),
             col("client_id", Text, false, "the client"),
@@ -149,6 +154,12 @@ pub const TABLES: [Table; 5] = [
         meaning: "one row per client",
         key: Some("client_id"),
         required: true,
+        optional_columns: &[col(
+            "sla_goal_percent",
+            Float64,
+            true,
+            "optional column: the share of tickets the SLA promises to meet (0-100); NULL or no column = 95",
+        )],
         columns: &[
             col("client_id", Text, false, "unique client id"),
             col("name", Text, false, "display name"),
@@ -179,6 +190,7 @@ pub const TABLES: [Table; 5] = [
         meaning: "SLA promised per priority, optionally per client",
         key: None,
         required: true,
+        optional_columns: &[],
         columns: &[
             col(
                 "client_id",
@@ -214,6 +226,7 @@ pub fn table(name: &str) -> Option<&'static Table> {
 }
 
 impl Table {
+    /// The required columns: what the generator writes and every file must have.
     pub fn schema(&self) -> SchemaRef {
         Arc::new(Schema::new(
             self.columns
@@ -223,8 +236,12 @@ impl Table {
         ))
     }
 
+    /// A required or optional column by name.
     pub fn column(&self, name: &str) -> Option<&'static Column> {
-        self.columns.iter().find(|c| c.name == name)
+        self.columns
+            .iter()
+            .chain(self.optional_columns)
+            .find(|c| c.name == name)
     }
 
     /// The README's table of this table's columns.
@@ -233,7 +250,7 @@ impl Table {
             "#### `{}`: {}\n\n| column | type | NULL? | meaning |\n|---|---|---|---|\n",
             self.name, self.meaning
         );
-        for c in self.columns {
+        for c in self.columns.iter().chain(self.optional_columns) {
             out.push_str(&format!(
                 "| `{}` | {} | {} | {} |\n",
                 c.name,

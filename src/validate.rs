@@ -286,6 +286,13 @@ const RULES: &[Rule] = &[
         "SELECT client_id || ' (' || coalesce(CAST(mrr AS VARCHAR), 'NULL') || ')' AS key FROM clients WHERE mrr < 0 OR mrr IS NULL OR isnan(mrr)",
     ),
     rule(
+        "clients",
+        &[],
+        E,
+        "sla_goal_percent outside 0-100",
+        "SELECT client_id || ' (' || CAST(sla_goal_percent AS VARCHAR) || ')' AS key FROM clients WHERE sla_goal_percent < 0 OR sla_goal_percent > 100 OR isnan(sla_goal_percent)",
+    ),
+    rule(
         "sla_targets",
         &[],
         E,

@@ -5,6 +5,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::generator::{self, Options};
+use crate::report::format::Currency;
 use crate::report::{self, OutputFormat, ReportOptions};
 use crate::session::EngineOptions;
 
@@ -15,6 +16,9 @@ pub struct DemoArgs {
     /// Output folder: the sample data goes to OUT/data, the reports to OUT/reports.
     #[arg(long, default_value = "mspkpi-demo")]
     pub out: PathBuf,
+    /// Currency of money amounts (MRR, CLTV): a code such as USD, EUR or CHF.
+    #[arg(long, default_value = "USD", value_parser = Currency::parse)]
+    pub currency: Currency,
 }
 
 /// The demo's sample: a few dozen clients, about a year of history, a fixed seed.
@@ -49,6 +53,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         templates: None,
         out: args.out.join("reports"),
         engine: EngineOptions::default(),
+        currency: args.currency,
     })
     .await?;
     eprintln!(

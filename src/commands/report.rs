@@ -5,6 +5,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::period::Period;
+use crate::report::format::Currency;
 use crate::report::{self, OutputFormat, ReportOptions};
 use crate::session::{EngineOptions, parse_memory};
 
@@ -60,6 +61,9 @@ pub struct ReportArgs {
     /// Output folder; the period's reports go to OUT/<period>/, replacing that folder.
     #[arg(long)]
     pub out: PathBuf,
+    /// Currency of money amounts (MRR, CLTV): a code such as USD, EUR or CHF.
+    #[arg(long, default_value = "USD", value_parser = Currency::parse)]
+    pub currency: Currency,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -75,6 +79,7 @@ pub async fn run(args: ReportArgs) -> Result<()> {
         templates: args.templates,
         out: args.out,
         engine: args.engine.options(),
+        currency: args.currency,
     };
     let summary = report::run(&options).await?;
     eprintln!(

@@ -6,13 +6,20 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::{Result, bail};
 use serde_json::{Map, Value, json};
 
-use super::charts::{nps_bar_svg, sparkline, trend_svg};
-use super::format::{self, Format};
+use super::charts::{bars_svg, nps_bar_svg, sparkline, trend_svg};
+use super::format::{self, Currency, Format};
 use crate::period::{Grain, Period};
 use crate::saved_queries::{QueryResult, Row};
 
 /// A value from fewer rows than this is flagged as a small sample.
 pub const SMALL_SAMPLE: i64 = 30;
+
+/// The categories a client report lists before "other".
+pub const TOP_CATEGORIES: usize = 8;
+
+fn text_of(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_string()
+}
 
 /// A KPI the client report shows.
 struct Kpi {
@@ -347,8 +354,15 @@ fn require<'a>(
     Ok(result)
 }
 
-/// One KPI's values for a client: formatted value, previous, change, n and trend.
-fn kpi_value(kpi: &Kpi, rows: &[Row], period: &Period, trend: &[Period]) -> Value {
+/// One KPI's values for a client: formatted value, previous, change, n and trend (with
+/// the goal line, for a KPI that has one).
+fn kpi_value(
+    kpi: &Kpi,
+    rows: &[Row],
+    period: &Period,
+    trend: &[Period],
+    goal: Option<f64>,
+) -> Value {
     let by_period = main_rows(rows);
     let series: Vec<Option<f64>> = trend
         .iter()
@@ -364,6 +378,7 @@ fn kpi_value(kpi: &Kpi, rows: &[Row], period: &Period, trend: &[Period]) -> Valu
         .and_then(|c| current_row.and_then(|r| number(r, c)))
         .map(|n| n as i64);
     let labels: Vec<String> = trend.iter().map(Period::short_label).collect();
+    let goal_label = goal.map(|g| format!("goal {}", format::value(kpi.format, Some(g))));
     let formatted: Vec<String> = series
         .iter()
         .map(|v| format::value(kpi.format, *v))
@@ -380,21 +395,70 @@ fn kpi_value(kpi: &Kpi, rows: &[Row], period: &Period, trend: &[Period]) -> Valu
         "small": n.is_some_and(|n| n < SMALL_SAMPLE),
         "no_data": current.is_none().then(|| format!("{} this {}", kpi.no_data, noun(period))),
         "sparkline": sparkline(&series),
-        "svg": trend_svg(&series, &labels, &formatted),
+        "svg": trend_svg(&series, &labels, &formatted, goal.zip(goal_label.as_deref())),
     })
+}
+
+/// The SLA compliance a client is promised, in percent: `clients.sla_goal_percent`,
+/// else this.
+pub const DEFAULT_SLA_GOAL: f64 = 95.0;
+
+/// Tickets opened in the period and the one before, by one dimension (`priority` or
+/// `category`) of the `breakdown` query: every value in order, or the `top` largest
+/// of the period (ties by name) and the rest summed as "other".
+fn breakdown(rows: &[Row], dimension: &str, period: &Period, top: Option<usize>) -> Vec<Value> {
+    let (current, previous) = (day(period), day(&period.previous(1)));
+    let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for row in rows.iter().filter(|r| text(r, "dimension") == dimension) {
+        let opened = number(row, "opened").unwrap_or(0.0) as u64;
+        let entry = counts.entry(text(row, "value")).or_default();
+        match text(row, "period") {
+            p if p == current => entry.0 += opened,
+            p if p == previous => entry.1 += opened,
+            _ => {}
+        }
+    }
+    let mut lines: Vec<(String, (u64, u64))> =
+        counts.into_iter().filter(|(_, (c, p))| c + p > 0).collect();
+    if let Some(top) = top {
+        lines.sort_by(|(a, (ca, pa)), (b, (cb, pb))| cb.cmp(ca).then(pb.cmp(pa)).then(a.cmp(b)));
+        if lines.len() > top {
+            let rest = lines.split_off(top);
+            let other = rest.iter().fold((0, 0), |(c, p), (_, (rc, rp))| (c + rc, p + rp));
+            lines.push(("other".to_string(), other));
+        }
+    }
+    let count = |n: u64| Some(n as f64);
+    lines
+        .into_iter()
+        .map(|(label, (current, previous))| {
+            json!({
+                "label": label,
+                "opened": format::value(Format::Count, count(current)),
+                "opened_raw": current,
+                "previous": format::value(Format::Count, count(previous)),
+                "change": format::change(Format::Count, count(current), count(previous)),
+            })
+        })
+        .collect()
 }
 
 fn client_rows<'a>(result: &'a QueryResult, id: &str) -> &'a [Row] {
     result.by_client.get(id).map(Vec::as_slice).unwrap_or(&[])
 }
 
+/// `September 2026`, `Q3 2026`.
+fn period_title(period: &Period) -> String {
+    match period.grain {
+        Grain::Month => period.start.format("%B %Y").to_string(),
+        Grain::Quarter => period.short_label(),
+    }
+}
+
 fn period_value(period: &Period) -> Value {
     json!({
         "label": period.to_string(),
-        "title": match period.grain {
-            Grain::Month => period.start.format("%B %Y").to_string(),
-            Grain::Quarter => period.short_label(),
-        },
+        "title": period_title(period),
         "noun": noun(period),
         "start": day(period),
         "end": period.end().format("%Y-%m-%d").to_string(),
@@ -438,11 +502,13 @@ pub fn client(
 ) -> Result<Value> {
     let id = text(client, "client_id");
     let trend = period.trend();
+    let goal = number(client, "sla_goal_percent").unwrap_or(DEFAULT_SLA_GOAL);
     let mut kpis = Map::new();
     let mut headline = Vec::new();
     for kpi in &KPIS {
         let result = require(results, kpi.query, kpi.column)?;
-        let value = kpi_value(kpi, client_rows(result, &id), period, &trend);
+        let kpi_goal = matches!(kpi.key, "response_sla" | "resolution_sla").then_some(goal);
+        let value = kpi_value(kpi, client_rows(result, &id), period, &trend, kpi_goal);
         if kpi.headline {
             headline.push(value.clone());
         }
@@ -451,12 +517,23 @@ pub fn client(
     // SLA per priority in the report period.
     let sla = require(results, "sla", "priority")?;
     let current_day = day(period);
+    let targets = client_targets(targets, &id);
+    let target_of = |priority: &str, key: &str| {
+        targets
+            .iter()
+            .find(|t| t["priority"] == priority)
+            .map_or(Value::Null, |t| t[key].clone())
+    };
     let mut sla_rows: Vec<Value> = client_rows(sla, &id)
         .iter()
         .filter(|r| text(r, "period") == current_day)
         .map(|r| {
+            let priority = text(r, "priority");
             json!({
-                "priority": text(r, "priority"),
+                "response_target": target_of(&priority, "response"),
+                "resolution_target": target_of(&priority, "resolution"),
+                "below_goal": number(r, "response_sla").is_some_and(|v| v < goal) || number(r, "resolution_sla").is_some_and(|v| v < goal),
+                "priority": priority,
                 "response_sla": format::value(Format::Percent, number(r, "response_sla")),
                 "response_n": format::value(Format::Count, Some(number(r, "response_sla_n").unwrap_or(0.0))),
                 "resolution_sla": format::value(Format::Percent, number(r, "resolution_sla")),
@@ -471,6 +548,14 @@ pub fn client(
             r["priority"].as_str().unwrap_or("").to_string(),
         )
     });
+    let opened = client_rows(require(results, "breakdown", "opened")?, &id);
+    let by_priority = breakdown(opened, "priority", period, None);
+    let by_category = breakdown(opened, "category", period, Some(TOP_CATEGORIES));
+    let bars: Vec<(String, u64)> = by_category
+        .iter()
+        .map(|c| (text_of(&c["label"]), c["opened_raw"].as_u64().unwrap_or(0)))
+        .collect();
+    let category_svg = (!bars.is_empty()).then(|| bars_svg(&bars));
     let count = |key: &str| kpis[key]["raw"].as_f64().unwrap_or(0.0) as u64;
     let nps_bar = (kpis["nps"]["raw"].is_number())
         .then(|| nps_bar_svg(count("promoters"), count("passives"), count("detractors")));
@@ -499,10 +584,15 @@ pub fn client(
             "file": file,
         },
         "period": period_value(period),
+        "page_header": format!("{} · service report, {}", text(client, "name"), period_title(period)),
         "headline": headline,
         "kpi": kpis,
-        "sla_targets": client_targets(targets, &id),
+        "sla_targets": targets,
         "sla_rows": sla_rows,
+        "sla_goal": format::value(Format::Percent, Some(goal)),
+        "by_priority": by_priority,
+        "by_category": by_category,
+        "category_svg": category_svg,
         "nps_bar": nps_bar,
         "small_sample": SMALL_SAMPLE,
         "q": queries,
@@ -512,16 +602,23 @@ pub fn client(
 /// The index's line for a client, from its context.
 pub fn index_row(client: &Value) -> Value {
     let k = &client["kpi"];
+    // A value from a small sample is flagged; a missing value (no sample) is not.
+    let small = |key: &str| k[key]["small"] == true && k[key]["raw"].is_number();
     json!({
         "name": client["client"]["name"],
         "id": client["client"]["id"],
         "file": client["client"]["file"],
         "response_sla": k["response_sla"]["value"],
         "response_sla_raw": k["response_sla"]["raw"],
+        "response_sla_small": small("response_sla"),
         "resolution_sla": k["resolution_sla"]["value"],
+        "resolution_sla_small": small("resolution_sla"),
         "nps": k["nps"]["value"],
+        "nps_small": small("nps"),
         "csat": k["csat"]["value"],
+        "csat_small": small("csat"),
         "fcr": k["fcr"]["value"],
+        "fcr_small": small("fcr"),
         "opened": k["opened"]["value"],
         "backlog": k["backlog"]["value"],
     })
@@ -533,12 +630,18 @@ pub fn index(
     mut rows: Vec<Value>,
     period: &Period,
     results: &HashMap<&str, &QueryResult>,
+    currency: &Currency,
 ) -> Result<Value> {
     rows.sort_by(|a, b| {
         let key = |v: &Value| v["response_sla_raw"].as_f64().unwrap_or(f64::INFINITY);
         key(a)
             .total_cmp(&key(b))
             .then_with(|| a["name"].as_str().cmp(&b["name"].as_str()))
+    });
+    let any_small = rows.iter().any(|r| {
+        ["response_sla_small", "resolution_sla_small", "nps_small", "csat_small", "fcr_small"]
+            .iter()
+            .any(|k| r[*k] == true)
     });
     let churn = require(results, "churn", "cltv")?;
     let by_period: BTreeMap<String, &Row> =
@@ -551,12 +654,13 @@ pub fn index(
         .map(|p| by_period.get(&day(p)).and_then(|r| number(r, "churn_rate")))
         .collect();
     let cltv = match get("cltv") {
-        Some(v) => format::value(Format::Money, Some(v)),
+        Some(v) => currency.amount(Some(v)),
         None if current.is_some() => "undefined (no churn in 12 months)".to_string(),
         None => format::MISSING.to_string(),
     };
     Ok(json!({
         "period": period_value(period),
+        "page_header": format!("Client reports, {}", period_title(period)),
         "clients": rows,
         "portfolio": {
             "churn_rate": format::value(Format::Percent, get("churn_rate")),
@@ -564,12 +668,14 @@ pub fn index(
             "active_at_start": format::value(Format::Count, get("active_at_start")),
             "churned": format::value(Format::Count, get("churned")),
             "active_at_end": format::value(Format::Count, get("active_at_end")),
-            "average_mrr": format::value(Format::Money, get("average_mrr")),
+            "average_mrr": currency.amount(get("average_mrr")),
             "average_monthly_churn_12m": format::value(Format::Percent, get("average_monthly_churn_12m")),
             "cltv": cltv,
             "churn_sparkline": sparkline(&churn_series),
-            "churn_svg": trend_svg(&churn_series, &trend.iter().map(Period::short_label).collect::<Vec<_>>(), &churn_series.iter().map(|v| format::value(Format::Percent, *v)).collect::<Vec<_>>()),
+            "churn_svg": trend_svg(&churn_series, &trend.iter().map(Period::short_label).collect::<Vec<_>>(), &churn_series.iter().map(|v| format::value(Format::Percent, *v)).collect::<Vec<_>>(), None),
         },
+        "small_sample": SMALL_SAMPLE,
+        "any_small": any_small,
     }))
 }
 
@@ -602,6 +708,6 @@ pub fn team(period: &Period, results: &HashMap<&str, &QueryResult>) -> Result<Va
         })
         .collect();
     Ok(
-        json!({ "period": period_value(period), "technicians": technicians, "small_sample": SMALL_SAMPLE }),
+        json!({ "period": period_value(period), "page_header": format!("Team report, {} (internal)", period_title(period)), "technicians": technicians, "small_sample": SMALL_SAMPLE }),
     )
 }

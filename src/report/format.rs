@@ -99,9 +99,75 @@ pub fn change(format: Format, current: Option<f64>, previous: Option<f64>) -> St
     }
 }
 
+/// The currency money amounts print in: a known code with its symbol (`$1,234.50`,
+/// `€1,234.50`), any other ISO 4217 code before the amount (`CHF 1,234.50`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency {
+    code: String,
+}
+
+impl Default for Currency {
+    fn default() -> Self {
+        Self { code: "USD".into() }
+    }
+}
+
+impl Currency {
+    /// Codes whose symbol is unambiguous enough for a client report.
+    const SYMBOLS: [(&'static str, &'static str); 7] = [
+        ("USD", "$"),
+        ("EUR", "€"),
+        ("GBP", "£"),
+        ("JPY", "¥"),
+        ("INR", "₹"),
+        ("AUD", "A$"),
+        ("CAD", "CA$"),
+    ];
+
+    /// A three-letter currency code, e.g. `USD`, `eur`, `CHF`.
+    pub fn parse(code: &str) -> std::result::Result<Self, String> {
+        let code = code.trim().to_ascii_uppercase();
+        if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(format!(
+                "'{code}' is not a currency code (three letters, e.g. USD, EUR, CHF)"
+            ));
+        }
+        Ok(Self { code })
+    }
+
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// An amount with its currency, or `–` when there is none.
+    pub fn amount(&self, amount: Option<f64>) -> String {
+        let Some(v) = amount.filter(|v| v.is_finite()) else {
+            return MISSING.into();
+        };
+        let sign = if v < 0.0 { "−" } else { "" };
+        let digits = value(Format::Money, Some(v.abs()));
+        match Self::SYMBOLS.iter().find(|(code, _)| *code == self.code) {
+            Some((_, symbol)) => format!("{sign}{symbol}{digits}"),
+            None => format!("{sign}{} {digits}", self.code),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_carries_its_currency() {
+        let usd = Currency::default();
+        assert_eq!(usd.amount(Some(1234.5)), "$1,234.50");
+        assert_eq!(usd.amount(Some(-3.0)), "−$3.00");
+        assert_eq!(usd.amount(None), "–");
+        assert_eq!(Currency::parse("eur").unwrap().amount(Some(1234.5)), "€1,234.50");
+        assert_eq!(Currency::parse("CHF").unwrap().amount(Some(1234.5)), "CHF 1,234.50");
+        assert!(Currency::parse("dollars").is_err());
+        assert!(Currency::parse("U$D").is_err());
+    }
 
     #[test]
     fn the_worked_examples_read_as_the_design_prints_them() {

@@ -66,6 +66,8 @@ pub struct ReportOptions {
     pub templates: Option<PathBuf>,
     pub out: PathBuf,
     pub engine: EngineOptions,
+    /// The currency of MRR and CLTV.
+    pub currency: format::Currency,
 }
 
 #[derive(Debug, Clone)]
@@ -127,7 +129,7 @@ async fn run_queries(
     })?;
     bar.finish_and_clear();
     let clients = saved_queries::rows(
-        &ctx.sql("SELECT client_id, name, timezone, calendar, onboarded_on, churned_on, mrr FROM clients ORDER BY client_id")
+        &ctx.sql("SELECT client_id, name, timezone, calendar, onboarded_on, churned_on, mrr, sla_goal_percent FROM clients ORDER BY client_id")
             .await?
             .collect()
             .await?,
@@ -190,7 +192,7 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let index = context::index(index_rows, &options.period, &by_name)?;
+    let index = context::index(index_rows, &options.period, &by_name, &options.currency)?;
     let team = context::team(&options.period, &by_name)?;
     for &format in &options.formats {
         for (name, ctx) in [("index", &index), ("team", &team)] {

@@ -45,6 +45,20 @@ impl Templates {
         env.add_filter("md", |text: String| {
             text.replace('|', "\\|").replace(['\n', '\r'], " ")
         });
+        // A quoted CSS string (a print page header): the result is safe inside a
+        // <style> element, where HTML escaping would not apply.
+        env.add_filter("css_string", |text: String| {
+            let mut quoted = String::from("\"");
+            for c in text.chars() {
+                match c {
+                    c if c.is_ascii_alphanumeric() || " .,:;-_()'·/".contains(c) => quoted.push(c),
+                    c if (c as u32) < 0x80 => quoted.push_str(&format!("\\{:X} ", c as u32)),
+                    c => quoted.push(c),
+                }
+            }
+            quoted.push('"');
+            Value::from_safe_string(quoted)
+        });
         match dir {
             None => {
                 for (name, source) in BUILTIN {

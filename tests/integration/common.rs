@@ -242,20 +242,44 @@ pub fn worked_examples(dir: &std::path::Path) {
             None,
         ));
     }
-    // O: 120 opened, 100 closed
+    // O: 120 opened, 100 closed; by category network 30, email 20, printer 15, backup 12,
+    // security 10, hardware 8, no category 7, software 6, access 5, phone 4, vpn 3; by
+    // priority P1 6, P2 24, P3 40, P4 50
+    let categories = [
+        ("network", 30),
+        ("email", 20),
+        ("printer", 15),
+        ("backup", 12),
+        ("security", 10),
+        ("hardware", 8),
+        ("", 7),
+        ("software", 6),
+        ("access", 5),
+        ("phone", 4),
+        ("vpn", 3),
+    ];
+    let category_of = |i: i64| {
+        let mut seen = 0;
+        categories
+            .iter()
+            .find(|(_, n)| {
+                seen += n;
+                i < seen
+            })
+            .map_or(Cell::Null, |(c, _)| if c.is_empty() { Cell::Null } else { s(c) })
+    };
     for i in 0..120 {
         let c = october + i * 60 * MIN;
         let closed = (i < 100).then_some(c + 30 * MIN);
-        tickets.push(ticket(
-            &format!("O{i}"),
-            "O",
-            "P4",
-            c,
-            None,
-            None,
-            closed,
-            None,
-        ));
+        let priority = match i {
+            0..6 => "P1",
+            6..30 => "P2",
+            30..70 => "P3",
+            _ => "P4",
+        };
+        let mut row = ticket(&format!("O{i}"), "O", priority, c, None, None, closed, None);
+        row[4] = category_of(i);
+        tickets.push(row);
     }
     // E: 10 tickets worked 300 minutes; T: technician tech-9 worked 500 minutes on 25 tickets
     for i in 0..10 {
@@ -453,5 +477,6 @@ pub fn report_options(data: &Path, out: &Path, period: &str) -> mspkpi::report::
         templates: None,
         out: out.to_path_buf(),
         engine: Default::default(),
+        currency: Default::default(),
     }
 }

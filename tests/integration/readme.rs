@@ -118,7 +118,7 @@ async fn readme_sections_match_the_code() {
     let client = std::fs::read_to_string(out.path().join("2026-09/C0001.md")).unwrap();
     let excerpt: String = client
         .lines()
-        .take_while(|l| !l.starts_with("## Service levels"))
+        .take_while(|l| !l.starts_with("## Satisfaction"))
         .map(|l| format!("{l}\n"))
         .collect();
     let excerpt = format!("```markdown\n{excerpt}```\n");
