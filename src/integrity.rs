@@ -21,7 +21,10 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use parquet::basic::SortOrder;
 use parquet::errors::ParquetError;
+use parquet::file::metadata::ColumnChunkMetaData;
+use parquet::file::statistics::Statistics;
 
 use crate::catalog::TableSource;
 
@@ -100,6 +103,8 @@ pub fn may_be_damaged_data(error: &anyhow::Error) -> bool {
                 root,
                 DataFusionError::ParquetError(_)
                     | DataFusionError::ArrowError(..)
+                    // a damaged footer's statistics trip DataFusion's own assertions
+                    | DataFusionError::Internal(_)
                     | DataFusionError::ExecutionJoin(_)
                     | DataFusionError::IoError(_)
                     | DataFusionError::External(_)
@@ -126,12 +131,19 @@ pub struct DamagedFile {
     pub column: Option<String>,
     /// The decoder's error, or "" when it panicked (its text helps nobody).
     pub detail: String,
+    /// Whether the footer's statistics are at fault rather than a page.
+    pub statistics: bool,
 }
 
 impl DamagedFile {
     /// The problem without the table's name: where and what.
     pub fn problem(&self) -> String {
-        let mut text = format!("cannot decode data in {}", self.file.display());
+        let what = if self.statistics {
+            "damaged footer statistics in"
+        } else {
+            "cannot decode data in"
+        };
+        let mut text = format!("{what} {}", self.file.display());
         match (&self.row_group, &self.column) {
             (Some(row_group), Some(column)) => {
                 text.push_str(&format!(" (row group {row_group}, column {column})"))
@@ -139,9 +151,10 @@ impl DamagedFile {
             (Some(row_group), None) => text.push_str(&format!(" (row group {row_group})")),
             _ => {}
         }
-        text.push_str(": corrupted page?");
-        if !self.detail.is_empty() {
-            text.push_str(&format!(" ({})", self.detail));
+        match (self.statistics, self.detail.as_str()) {
+            (true, detail) => text.push_str(&format!(": {detail}")),
+            (false, "") => text.push_str(": corrupted page?"),
+            (false, detail) => text.push_str(&format!(": corrupted page? ({detail})")),
         }
         text
     }
@@ -153,8 +166,66 @@ impl fmt::Display for DamagedFile {
     }
 }
 
-/// Decodes every column chunk of one file; the first that fails, if any. Checks page
-/// checksums where the writer stored them.
+/// Whether a column chunk's footer statistics have a minimum above the maximum, in the
+/// column's own sort order: a damaged footer (DataFusion's pruning asserts on it).
+fn statistics_disagree(column: &ColumnChunkMetaData) -> bool {
+    fn above<T: PartialOrd>(min: Option<T>, max: Option<T>) -> bool {
+        matches!((min, max), (Some(min), Some(max)) if min > max)
+    }
+    let Some(statistics) = column.statistics() else {
+        return false;
+    };
+    if statistics.is_min_max_deprecated() {
+        return false;
+    }
+    let signed = match column.column_descr().sort_order() {
+        SortOrder::SIGNED => true,
+        SortOrder::UNSIGNED => false,
+        SortOrder::UNDEFINED => return false,
+    };
+    match statistics {
+        Statistics::Int32(s) if signed => above(s.min_opt(), s.max_opt()),
+        Statistics::Int32(s) => above(
+            s.min_opt().map(|v| *v as u32),
+            s.max_opt().map(|v| *v as u32),
+        ),
+        Statistics::Int64(s) if signed => above(s.min_opt(), s.max_opt()),
+        Statistics::Int64(s) => above(
+            s.min_opt().map(|v| *v as u64),
+            s.max_opt().map(|v| *v as u64),
+        ),
+        Statistics::Float(s) => above(s.min_opt(), s.max_opt()),
+        Statistics::Double(s) => above(s.min_opt(), s.max_opt()),
+        Statistics::ByteArray(_) if !signed => {
+            above(statistics.min_bytes_opt(), statistics.max_bytes_opt())
+        }
+        _ => false,
+    }
+}
+
+/// Decodes a row group's columns (all of them, or one leaf) at DataFusion's batch size.
+fn decode(
+    file: &File,
+    metadata: &ArrowReaderMetadata,
+    row_group: usize,
+    projection: ProjectionMask,
+) -> std::result::Result<(), String> {
+    let input = file.try_clone().map_err(|e| format!("cannot open: {e}"))?;
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata.clone())
+        .with_row_groups(vec![row_group])
+        .with_projection(projection)
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| e.to_string())?;
+    for batch in reader {
+        batch.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Decodes every row group of one file (whole, then column by column where it fails)
+/// and checks its footer statistics; the first problem, if any. Checks page checksums
+/// where the writer stored them.
 pub fn check_file(table: &str, path: &Path) -> Option<DamagedFile> {
     let damaged = |row_group: Option<usize>, column: Option<String>, detail: String| {
         Some(DamagedFile {
@@ -163,7 +234,12 @@ pub fn check_file(table: &str, path: &Path) -> Option<DamagedFile> {
             row_group,
             column,
             detail,
+            statistics: false,
         })
+    };
+    // The decoder's error, or "" for a panic (its text helps nobody).
+    let contained = |f: &dyn Fn() -> std::result::Result<(), String>| {
+        catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(String::new()))
     };
     let opened = catch_unwind(|| -> std::result::Result<_, String> {
         let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
@@ -178,27 +254,39 @@ pub fn check_file(table: &str, path: &Path) -> Option<DamagedFile> {
     };
     let schema = metadata.metadata().file_metadata().schema_descr_ptr();
     for row_group in 0..metadata.metadata().num_row_groups() {
+        let columns = metadata.metadata().row_group(row_group).columns();
+        if let Some(column) = columns.iter().find(|c| statistics_disagree(c)) {
+            return damaged(
+                Some(row_group),
+                Some(column.column_path().string()),
+                "a minimum above the maximum".into(),
+            )
+            .map(|d| DamagedFile {
+                statistics: true,
+                ..d
+            });
+        }
+        let whole = contained(&|| decode(&file, &metadata, row_group, ProjectionMask::all()));
+        let Err(whole) = whole else { continue };
         for leaf in 0..schema.num_columns() {
-            let column = schema.column(leaf).path().string();
-            let decoded = catch_unwind(AssertUnwindSafe(|| -> std::result::Result<(), String> {
-                let input = file.try_clone().map_err(|e| format!("cannot open: {e}"))?;
-                let reader =
-                    ParquetRecordBatchReaderBuilder::new_with_metadata(input, metadata.clone())
-                        .with_row_groups(vec![row_group])
-                        .with_projection(ProjectionMask::leaves(&schema, [leaf]))
-                        .build()
-                        .map_err(|e| e.to_string())?;
-                for batch in reader {
-                    batch.map_err(|e| e.to_string())?;
-                }
-                Ok(())
-            }));
-            match decoded {
-                Ok(Ok(())) => {}
-                Ok(Err(detail)) => return damaged(Some(row_group), Some(column), detail),
-                Err(_) => return damaged(Some(row_group), Some(column), String::new()),
+            let alone = contained(&|| {
+                decode(
+                    &file,
+                    &metadata,
+                    row_group,
+                    ProjectionMask::leaves(&schema, [leaf]),
+                )
+            });
+            if let Err(detail) = alone {
+                return damaged(
+                    Some(row_group),
+                    Some(schema.column(leaf).path().string()),
+                    detail,
+                );
             }
         }
+        // Each column decodes alone, but not together: their row counts disagree.
+        return damaged(Some(row_group), None, whole);
     }
     None
 }
@@ -234,10 +322,17 @@ pub async fn explain(error: anyhow::Error, sources: &[TableSource]) -> anyhow::E
             lines.join("\n")
         );
     }
-    if carries_panic_text(&error) && !debug_enabled() {
-        return without_panic_text(&error);
-    }
-    error
+    let error = if carries_panic_text(&error) && !debug_enabled() {
+        without_panic_text(&error)
+    } else {
+        error
+    };
+    // No file fails on its own (the read that failed combined them in a way this check
+    // does not): say where to look.
+    anyhow::anyhow!(
+        "{}\n(the data may be damaged: `mspkpi validate` checks every file)",
+        crate::error_message(&error)
+    )
 }
 
 /// The error's contexts down to the first cause that quotes a panic, then "internal

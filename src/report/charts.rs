@@ -195,8 +195,15 @@ mod tests {
         assert!(svg.contains("&lt;a&gt;") && !svg.contains("<a>"));
         assert_eq!(svg.matches("<circle").count(), 2);
         // The goal line sits on the scale: a goal above every value is the top edge.
-        let with_goal = trend_svg(&[Some(80.0), Some(90.0)], &[], &[], Some((95.0, "goal 95.0 %")));
-        assert!(with_goal.contains(r#"y1="4.0""#) && with_goal.contains("<title>goal 95.0 %</title>"));
+        let with_goal = trend_svg(
+            &[Some(80.0), Some(90.0)],
+            &[],
+            &[],
+            Some((95.0, "goal 95.0 %")),
+        );
+        assert!(
+            with_goal.contains(r#"y1="4.0""#) && with_goal.contains("<title>goal 95.0 %</title>")
+        );
         let bars = bars_svg(&[("network".into(), 30), ("<other>".into(), 15)]);
         assert_eq!(bars.matches("<rect").count(), 2);
         assert!(bars.contains(r#"width="240.0""#) && bars.contains(r#"width="120.0""#));

@@ -424,7 +424,9 @@ fn breakdown(rows: &[Row], dimension: &str, period: &Period, top: Option<usize>)
         lines.sort_by(|(a, (ca, pa)), (b, (cb, pb))| cb.cmp(ca).then(pb.cmp(pa)).then(a.cmp(b)));
         if lines.len() > top {
             let rest = lines.split_off(top);
-            let other = rest.iter().fold((0, 0), |(c, p), (_, (rc, rp))| (c + rc, p + rp));
+            let other = rest
+                .iter()
+                .fold((0, 0), |(c, p), (_, (rc, rp))| (c + rc, p + rp));
             lines.push(("other".to_string(), other));
         }
     }
@@ -639,9 +641,15 @@ pub fn index(
             .then_with(|| a["name"].as_str().cmp(&b["name"].as_str()))
     });
     let any_small = rows.iter().any(|r| {
-        ["response_sla_small", "resolution_sla_small", "nps_small", "csat_small", "fcr_small"]
-            .iter()
-            .any(|k| r[*k] == true)
+        [
+            "response_sla_small",
+            "resolution_sla_small",
+            "nps_small",
+            "csat_small",
+            "fcr_small",
+        ]
+        .iter()
+        .any(|k| r[*k] == true)
     });
     let churn = require(results, "churn", "cltv")?;
     let by_period: BTreeMap<String, &Row> =

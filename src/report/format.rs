@@ -163,8 +163,14 @@ mod tests {
         assert_eq!(usd.amount(Some(1234.5)), "$1,234.50");
         assert_eq!(usd.amount(Some(-3.0)), "−$3.00");
         assert_eq!(usd.amount(None), "–");
-        assert_eq!(Currency::parse("eur").unwrap().amount(Some(1234.5)), "€1,234.50");
-        assert_eq!(Currency::parse("CHF").unwrap().amount(Some(1234.5)), "CHF 1,234.50");
+        assert_eq!(
+            Currency::parse("eur").unwrap().amount(Some(1234.5)),
+            "€1,234.50"
+        );
+        assert_eq!(
+            Currency::parse("CHF").unwrap().amount(Some(1234.5)),
+            "CHF 1,234.50"
+        );
         assert!(Currency::parse("dollars").is_err());
         assert!(Currency::parse("U$D").is_err());
     }

@@ -266,7 +266,10 @@ pub fn worked_examples(dir: &std::path::Path) {
                 seen += n;
                 i < seen
             })
-            .map_or(Cell::Null, |(c, _)| if c.is_empty() { Cell::Null } else { s(c) })
+            .map_or(
+                Cell::Null,
+                |(c, _)| if c.is_empty() { Cell::Null } else { s(c) },
+            )
     };
     for i in 0..120 {
         let c = october + i * 60 * MIN;

@@ -3,6 +3,7 @@
 //! and disk use down.
 
 mod bad_input;
+mod browser;
 mod cli;
 mod common;
 mod foundation;

@@ -87,7 +87,10 @@ async fn worked_examples_render_as_the_design_prints_them() {
     );
     // Tickets by priority and by category, hand-counted from the worked example of O
     // (none in September): the top 8 categories, ties by name, the rest as other.
-    let section = o.split("## Tickets by priority and category").nth(1).unwrap();
+    let section = o
+        .split("## Tickets by priority and category")
+        .nth(1)
+        .unwrap();
     for line in [
         "| P1 | 6 | 0 | +6 |",
         "| P2 | 24 | 0 | +24 |",
@@ -103,15 +106,32 @@ async fn worked_examples_render_as_the_design_prints_them() {
     // Promised beside achieved, and the goal on the SLA trend charts.
     let s_md = read(folder.join("S.md"));
     assert!(s_md.contains("The goal: **95.0 %** of tickets"), "{s_md}");
-    assert!(s_md.contains("| P3 | 1 h | 95.0 % | 100 | 166 h 40 min | 0.0 % | 100 |"), "{s_md}");
-    assert_eq!(read(folder.join("S.html")).matches("<title>goal 95.0 %</title>").count(), 2);
+    assert!(
+        s_md.contains("| P3 | 1 h | 95.0 % | 100 | 166 h 40 min | 0.0 % | 100 |"),
+        "{s_md}"
+    );
+    assert_eq!(
+        read(folder.join("S.html"))
+            .matches("<title>goal 95.0 %</title>")
+            .count(),
+        2
+    );
 
     let index = read(folder.join("index.md"));
     insta::assert_snapshot!("index_md", index);
     // Small samples are flagged in the index too: R's 20 responses, not O's 120 tickets.
-    assert!(index.contains("| [Client R](R.md) | 100.0 % ⚠ | 0.0 % ⚠ |"), "{index}");
-    assert!(index.contains("| [Client O](O.md) | 0.0 % | 0.0 % |"), "{index}");
-    assert!(index.contains("| average MRR at the end | $1,000.00 |"), "{index}");
+    assert!(
+        index.contains("| [Client R](R.md) | 100.0 % ⚠ | 0.0 % ⚠ |"),
+        "{index}"
+    );
+    assert!(
+        index.contains("| [Client O](O.md) | 0.0 % | 0.0 % |"),
+        "{index}"
+    );
+    assert!(
+        index.contains("| average MRR at the end | $1,000.00 |"),
+        "{index}"
+    );
     assert!(index.contains("| churn rate | 3.0 % |"), "{index}");
     let team = read(folder.join("team.md"));
     assert!(team.contains("| tech-9 | 20 min | 25 ⚠ |"), "{team}");
@@ -318,16 +338,31 @@ async fn sla_goal_per_client_and_currency() {
             .unwrap()
             .unwrap();
         let batch = batch.project(&(0..7).collect::<Vec<_>>()).unwrap();
-        let ids = batch.column(0).as_any().downcast_ref::<arrow::array::StringArray>().unwrap();
+        let ids = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
         let goals: Float64Array = (0..ids.len())
             .map(|i| (ids.value(i) == "S").then_some(goal_of_s))
             .collect();
-        let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
         fields.push(Field::new("sla_goal_percent", DataType::Float64, true));
         let mut columns = batch.columns().to_vec();
         columns.push(std::sync::Arc::new(goals));
-        let batch = RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns).unwrap();
-        let mut writer = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+        let batch =
+            RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns).unwrap();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            batch.schema(),
+            None,
+        )
+        .unwrap();
         writer.write(&batch).unwrap();
         writer.close().unwrap();
     };
@@ -340,13 +375,30 @@ async fn sla_goal_per_client_and_currency() {
     report::run(&options).await.unwrap();
     let folder = out.path().join("2026-10");
     assert!(read(folder.join("S.md")).contains("The goal: **90.0 %** of tickets"));
-    assert_eq!(read(folder.join("S.html")).matches("<title>goal 90.0 %</title>").count(), 2);
+    assert_eq!(
+        read(folder.join("S.html"))
+            .matches("<title>goal 90.0 %</title>")
+            .count(),
+        2
+    );
     // Clients without a goal of their own keep the default.
     assert!(read(folder.join("R.md")).contains("The goal: **95.0 %** of tickets"));
     assert!(read(folder.join("index.md")).contains("| average MRR at the end | CHF 1,000.00 |"));
-    assert_eq!(mspkpi::validate::validate(data.path()).await.unwrap().errors(), 0);
+    assert_eq!(
+        mspkpi::validate::validate(data.path())
+            .await
+            .unwrap()
+            .errors(),
+        0
+    );
 
     with_goals(150.0);
-    let text = mspkpi::validate::validate(data.path()).await.unwrap().text();
-    assert!(text.contains("1 × sla_goal_percent outside 0-100") && text.contains("S (150.0)"), "{text}");
+    let text = mspkpi::validate::validate(data.path())
+        .await
+        .unwrap()
+        .text();
+    assert!(
+        text.contains("1 × sla_goal_percent outside 0-100") && text.contains("S (150.0)"),
+        "{text}"
+    );
 }
