@@ -157,20 +157,28 @@ fn parameters_are_bound_typed() {
     );
 }
 
-#[test]
-fn a_file_of_statements() {
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("script.sql");
-    std::fs::write(&script, "-- two statements\nCREATE VIEW busy AS SELECT client_id, count(*) AS n FROM tickets GROUP BY client_id;\nSELECT count(*) AS clients FROM busy;\n").unwrap();
-    let output = mspkpi(&[
+/// Runs a script of statements from a file in `dir` over the sample, as CSV.
+fn run_script(dir: &Path, script: &str) -> Output {
+    let file = dir.join("script.sql");
+    std::fs::write(&file, script).unwrap();
+    mspkpi(&[
         "sql",
         "--data",
         &data(),
         "--format",
         "csv",
         "-f",
-        script.to_str().unwrap(),
-    ]);
+        file.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn a_file_of_statements() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_script(
+        dir.path(),
+        "-- two statements\nCREATE VIEW busy AS SELECT client_id, count(*) AS n FROM tickets GROUP BY client_id;\nSELECT count(*) AS clients FROM busy;\n",
+    );
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
         stdout(&output).ends_with("clients\n12\n"),
@@ -280,17 +288,7 @@ fn copy_create_external_table_and_quoted_text_run_unchanged() {
         counts = counts.display(),
         csv = csv.display()
     );
-    let file = dir.path().join("script.sql");
-    std::fs::write(&file, &script).unwrap();
-    let output = mspkpi(&[
-        "sql",
-        "--data",
-        &data(),
-        "--format",
-        "csv",
-        "-f",
-        file.to_str().unwrap(),
-    ]);
+    let output = run_script(dir.path(), &script);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         std::fs::read_to_string(&csv).unwrap(),
