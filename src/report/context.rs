@@ -534,7 +534,6 @@ pub fn client(
             json!({
                 "response_target": target_of(&priority, "response"),
                 "resolution_target": target_of(&priority, "resolution"),
-                "below_goal": number(r, "response_sla").is_some_and(|v| v < goal) || number(r, "resolution_sla").is_some_and(|v| v < goal),
                 "priority": priority,
                 "response_sla": format::value(Format::Percent, number(r, "response_sla")),
                 "response_n": format::value(Format::Count, Some(number(r, "response_sla_n").unwrap_or(0.0))),
