@@ -196,6 +196,11 @@ pub fn inspect(dir: &Path) -> Result<Inspection> {
 
 /// The Arrow schema stored in a Parquet file's footer, or why it cannot be read.
 pub fn read_footer(path: &Path) -> std::result::Result<SchemaRef, String> {
+    open_parquet(path).map(|(_, metadata)| metadata.schema().clone())
+}
+
+/// A Parquet file opened with its footer read, or why it cannot be.
+pub fn open_parquet(path: &Path) -> std::result::Result<(File, ArrowReaderMetadata), String> {
     let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let length = file.metadata().map(|m| m.len()).unwrap_or(0);
     if length < 12 {
@@ -205,7 +210,7 @@ pub fn read_footer(path: &Path) -> std::result::Result<SchemaRef, String> {
     }
     // The footer decoder can panic on damaged metadata instead of returning an error.
     match std::panic::catch_unwind(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())) {
-        Ok(Ok(metadata)) => Ok(metadata.schema().clone()),
+        Ok(Ok(metadata)) => Ok((file, metadata)),
         Ok(Err(e)) => Err(format!(
             "not a readable Parquet file (truncated or corrupt?): {e}"
         )),

@@ -18,9 +18,7 @@ use anyhow::Result;
 use datafusion::error::DataFusionError;
 use futures::{FutureExt, StreamExt};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::basic::SortOrder;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ColumnChunkMetaData;
@@ -241,16 +239,9 @@ pub fn check_file(table: &str, path: &Path) -> Option<DamagedFile> {
     let contained = |f: &dyn Fn() -> std::result::Result<(), String>| {
         catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(String::new()))
     };
-    let opened = catch_unwind(|| -> std::result::Result<_, String> {
-        let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-            .map_err(|e| e.to_string())?;
-        Ok((file, metadata))
-    });
-    let (file, metadata) = match opened {
-        Ok(Ok(opened)) => opened,
-        Ok(Err(detail)) => return damaged(None, None, detail),
-        Err(_) => return damaged(None, None, String::new()),
+    let (file, metadata) = match crate::catalog::open_parquet(path) {
+        Ok(opened) => opened,
+        Err(detail) => return damaged(None, None, detail),
     };
     let schema = metadata.metadata().file_metadata().schema_descr_ptr();
     for row_group in 0..metadata.metadata().num_row_groups() {
