@@ -3,25 +3,13 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
--- param grain: string
--- param window_start: timestamp
--- param window_end: timestamp
-WITH responses AS (
-    SELECT t.client_id,
-           CAST(date_trunc($grain, local_month(t.first_response_at, c.timezone)) AS DATE) AS period,
-           business_minutes(t.created_at, t.first_response_at, coalesce(c.calendar, '24x7')) AS minutes
-    FROM tickets t
-    JOIN clients c ON c.client_id = t.client_id
-    WHERE t.first_response_at IS NOT NULL
-      AND t.first_response_at >= $window_start AND t.first_response_at < $window_end
-)
 SELECT client_id,
-       period,
-       avg(minutes) AS response_avg,
-       median(minutes) AS response_median,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY minutes) AS response_p90,
-       count(minutes) AS response_n
-FROM responses
-WHERE period BETWEEN $trend_start AND $period_start
-GROUP BY client_id, period
+       responded_period AS period,
+       avg(response_minutes) AS response_avg,
+       median(response_minutes) AS response_median,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY response_minutes) AS response_p90,
+       count(response_minutes) AS response_n
+FROM ticket_facts
+WHERE responded_period BETWEEN $trend_start AND $period_start
+GROUP BY client_id, responded_period
 ORDER BY client_id, period

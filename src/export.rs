@@ -80,6 +80,7 @@ pub fn facts(results: &[QueryResult], period: &Period) -> Result<RecordBatch> {
             Scope::Client => "client",
             Scope::Portfolio => "portfolio",
             Scope::Internal => "internal",
+            Scope::Model => continue,
         };
         for row in result
             .rows

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod export;
 pub mod generator;
 pub mod integrity;
+pub mod models;
 pub mod output;
 pub mod period;
 pub mod report;

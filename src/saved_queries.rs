@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
 use chrono::{NaiveDate, NaiveDateTime};
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
 use serde_json::{Map, Value};
 
 /// The queries built into the binary (the repository's `queries/`).
-const BUILTIN: [(&str, &str); 10] = [
+const BUILTIN: [(&str, &str); 12] = [
     ("breakdown.sql", include_str!("../queries/breakdown.sql")),
     ("churn.sql", include_str!("../queries/churn.sql")),
     ("efficiency.sql", include_str!("../queries/efficiency.sql")),
@@ -41,6 +41,8 @@ const BUILTIN: [(&str, &str); 10] = [
     ),
     ("sla.sql", include_str!("../queries/sla.sql")),
     ("team.sql", include_str!("../queries/team.sql")),
+    ("ticket_facts.sql", include_str!("../queries/ticket_facts.sql")),
+    ("work_facts.sql", include_str!("../queries/work_facts.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,9 @@ pub enum Scope {
     Portfolio,
     /// The internal team report.
     Internal,
+    /// A staged model: run first, once per run, and registered as a table of its
+    /// name that the other queries read.
+    Model,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,8 +218,9 @@ impl SavedQuery {
                     "client" => Scope::Client,
                     "portfolio" => Scope::Portfolio,
                     "internal" => Scope::Internal,
+                    "model" => Scope::Model,
                     other => bail!(
-                        "{source}:{line}: unknown scope '{other}' (use client, portfolio or internal)"
+                        "{source}:{line}: unknown scope '{other}' (use client, portfolio, internal or model)"
                     ),
                 });
             } else if let Some(param) = key.strip_prefix("param ") {
@@ -233,7 +239,7 @@ impl SavedQuery {
         }
         let name = name.with_context(|| format!("{source}: the header has no '-- name:' line"))?;
         let scope = scope.with_context(|| {
-            format!("{source}: the header has no '-- scope:' line (client, portfolio or internal)")
+            format!("{source}: the header has no '-- scope:' line (client, portfolio, internal or model)")
         })?;
         for (used, line) in placeholders(text) {
             if !params.iter().any(|p| p.name == used) {
@@ -293,35 +299,47 @@ impl SavedQuery {
         Ok(bound)
     }
 
+    /// The query planned with bound parameters.
+    pub async fn frame(
+        &self,
+        ctx: &SessionContext,
+        values: &HashMap<String, ScalarValue>,
+    ) -> Result<DataFrame> {
+        let bound = self.bind(values)?;
+        ctx.sql(&self.sql)
+            .await
+            .with_context(|| format!("saved query {self}"))?
+            .with_param_values(bound)
+            .with_context(|| format!("saved query {self}"))
+    }
+
     /// Runs the query once (for all clients) with bound parameters.
     pub async fn run(
         &self,
         ctx: &SessionContext,
         values: &HashMap<String, ScalarValue>,
     ) -> Result<Vec<RecordBatch>> {
-        let bound = self.bind(values)?;
-        let frame = ctx
-            .sql(&self.sql)
-            .await
-            .with_context(|| format!("saved query {self}"))?
-            .with_param_values(bound)
-            .with_context(|| format!("saved query {self}"))?;
-        frame
+        self.frame(ctx, values)
+            .await?
             .collect()
             .await
             .with_context(|| format!("saved query {self}"))
     }
 }
 
-/// The built-in queries, or those of `dir`.
+fn builtin() -> Result<Vec<SavedQuery>> {
+    BUILTIN
+        .iter()
+        .map(|(file, text)| SavedQuery::parse(&format!("queries/{file}"), text))
+        .collect()
+}
+
+/// The built-in queries, or those of `dir` with the built-in models it does not
+/// replace (a model of the same name replaces the built-in one).
 pub fn load(dir: Option<&Path>) -> Result<Vec<SavedQuery>> {
     let mut queries = Vec::new();
     match dir {
-        None => {
-            for (file, text) in BUILTIN {
-                queries.push(SavedQuery::parse(&format!("queries/{file}"), text)?);
-            }
-        }
+        None => queries = builtin()?,
         Some(dir) => {
             let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
                 .with_context(|| format!("cannot read the queries folder {}", dir.display()))?
@@ -336,6 +354,11 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<SavedQuery>> {
                 let text = std::fs::read_to_string(&file)
                     .with_context(|| format!("cannot read {}", file.display()))?;
                 queries.push(SavedQuery::parse(&file.display().to_string(), &text)?);
+            }
+            for model in builtin()?.into_iter().filter(|q| q.scope == Scope::Model) {
+                if !queries.iter().any(|q| q.name == model.name) {
+                    queries.push(model);
+                }
             }
         }
     }
@@ -419,15 +442,20 @@ pub fn period_params(period: &crate::period::Period) -> HashMap<String, ScalarVa
     ])
 }
 
-/// Runs every query once and splits the client-scope results per client.
+/// Materialises the models, then runs every other query once and splits the
+/// client-scope results per client. `memory_limit` is the engine's (the models' budget
+/// is part of it).
 pub async fn run_all(
     ctx: &SessionContext,
     queries: &[SavedQuery],
     values: &HashMap<String, ScalarValue>,
+    memory_limit: Option<usize>,
     mut progress: impl FnMut(&SavedQuery),
 ) -> Result<Vec<QueryResult>> {
+    let budget = crate::models::budget(memory_limit);
+    let _models = crate::models::materialise(ctx, queries, values, budget, &mut progress).await?;
     let mut results = Vec::new();
-    for query in queries {
+    for query in queries.iter().filter(|q| q.scope != Scope::Model) {
         progress(query);
         let started = std::time::Instant::now();
         let batches = query.run(ctx, values).await?;
@@ -449,7 +477,7 @@ pub async fn run_all(
         };
         let required: &[&str] = match query.scope {
             Scope::Client => &["client_id", "period"],
-            Scope::Portfolio | Scope::Internal => &["period"],
+            Scope::Portfolio | Scope::Internal | Scope::Model => &["period"],
         };
         if let Some(missing) = required
             .iter()
@@ -501,7 +529,7 @@ mod tests {
         let err = SavedQuery::parse("q.sql", "-- name: x\n-- scope: planet\nSELECT 1").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "q.sql:2: unknown scope 'planet' (use client, portfolio or internal)"
+            "q.sql:2: unknown scope 'planet' (use client, portfolio, internal or model)"
         );
         let err = SavedQuery::parse(
             "q.sql",

@@ -101,7 +101,7 @@ pub async fn collect(
     engine: &EngineOptions,
 ) -> Result<Collected> {
     let (ctx, sources) = session::open(data, engine).await?;
-    integrity::guarded(&sources, run_queries(&ctx, data, period, queries)).await
+    integrity::guarded(&sources, run_queries(&ctx, data, period, queries, engine)).await
 }
 
 async fn run_queries(
@@ -109,10 +109,12 @@ async fn run_queries(
     data: &Path,
     period: &Period,
     queries: &[SavedQuery],
+    engine: &EngineOptions,
 ) -> Result<Collected> {
     period::register_periods(ctx, period.grain)?;
     let bar = progress_bar(queries.len() as u64);
-    let results = saved_queries::run_all(ctx, queries, &saved_queries::period_params(period), |q| {
+    let params = saved_queries::period_params(period);
+    let results = saved_queries::run_all(ctx, queries, &params, engine.memory_limit, |q| {
         bar.set_message(format!("query {}", q.name));
         bar.inc(1);
     })

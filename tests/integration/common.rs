@@ -158,6 +158,7 @@ pub async fn saved_results(dir: &Path, period: &str) -> Vec<mspkpi::saved_querie
         &ctx,
         &queries,
         &mspkpi::saved_queries::period_params(&period),
+        None,
         |_| {},
     )
     .await

@@ -1,0 +1,102 @@
+-- name: ticket_facts
+-- description: One row per ticket relevant to the trend window (an event inside it, a clock still running, or still open): its client, priority, category and contacts, the local period of each event, business minutes to first response and to resolution, and each SLA clock's decision (met, decided_at, period)
+-- scope: model
+-- param grain: string
+-- param window_start: timestamp
+-- param window_end: timestamp
+WITH targets AS (
+    -- the client's own row for the priority first, else the default row
+    SELECT pairs.client_id,
+           pairs.priority,
+           coalesce(s.response_minutes, d.response_minutes) AS response_minutes,
+           coalesce(s.resolution_minutes, d.resolution_minutes) AS resolution_minutes,
+           coalesce(s.business_hours, d.business_hours) AS business_hours
+    FROM (SELECT c.client_id, x.priority
+          FROM clients c CROSS JOIN (SELECT DISTINCT priority FROM sla_targets) x) pairs
+    LEFT JOIN sla_targets s ON s.client_id = pairs.client_id AND s.priority = pairs.priority
+    LEFT JOIN sla_targets d ON d.client_id IS NULL AND d.priority = pairs.priority
+    WHERE coalesce(s.response_minutes, d.response_minutes) IS NOT NULL
+),
+relevant AS (
+    -- every ticket that any KPI of the window can see: not everything before the
+    -- window, and something before its end (open tickets stay in, for the backlog)
+    SELECT t.ticket_id, t.client_id, t.priority, t.category, t.contacts,
+           t.created_at, t.first_response_at, t.resolved_at,
+           coalesce(t.closed_at, t.resolved_at) AS closed_at,
+           c.timezone,
+           coalesce(c.calendar, '24x7') AS calendar,
+           g.response_minutes AS response_target,
+           g.resolution_minutes AS resolution_target,
+           CASE WHEN g.business_hours THEN coalesce(c.calendar, '24x7') ELSE '24x7' END AS sla_calendar
+    FROM tickets t
+    JOIN clients c ON c.client_id = t.client_id
+    LEFT JOIN targets g ON g.client_id = t.client_id AND g.priority = t.priority
+    WHERE (t.created_at >= $window_start
+           OR t.first_response_at IS NULL OR t.first_response_at >= $window_start
+           OR t.resolved_at IS NULL OR t.resolved_at >= $window_start
+           OR coalesce(t.closed_at, t.resolved_at) >= $window_start)
+      AND (t.created_at < $window_end OR t.first_response_at < $window_end
+           OR t.resolved_at < $window_end OR coalesce(t.closed_at, t.resolved_at) < $window_end)
+),
+clocks AS (
+    SELECT *,
+           -- business time is counted once per clock, for clocks that stop in the window
+           CASE WHEN first_response_at >= $window_start AND first_response_at < $window_end
+                THEN business_minutes(created_at, first_response_at, calendar) END AS response_minutes,
+           CASE WHEN resolved_at >= $window_start AND resolved_at < $window_end
+                THEN business_minutes(created_at, resolved_at, calendar) END AS resolution_minutes,
+           -- an SLA clock is judged when it was created before the window ends and not
+           -- stopped before the window opens
+           response_target IS NOT NULL AND created_at < $window_end
+             AND (first_response_at IS NULL OR first_response_at >= $window_start) AS response_judged,
+           resolution_target IS NOT NULL AND created_at < $window_end
+             AND (resolved_at IS NULL OR resolved_at >= $window_start) AS resolution_judged
+    FROM relevant
+),
+met AS (
+    SELECT *,
+           -- the minutes above where the SLA counts the same calendar; else sla_met,
+           -- which stops counting once past the target (a mistyped year 20260 is not
+           -- counted week by week)
+           CASE WHEN NOT response_judged THEN NULL
+                WHEN first_response_at IS NULL THEN false
+                WHEN response_minutes IS NOT NULL AND sla_calendar = calendar
+                THEN response_minutes <= response_target
+                ELSE sla_met(created_at, first_response_at, response_target, first_response_at, sla_calendar)
+           END AS response_met,
+           CASE WHEN NOT resolution_judged THEN NULL
+                WHEN resolved_at IS NULL THEN false
+                WHEN resolution_minutes IS NOT NULL AND sla_calendar = calendar
+                THEN resolution_minutes <= resolution_target
+                ELSE sla_met(created_at, resolved_at, resolution_target, resolved_at, sla_calendar)
+           END AS resolution_met
+    FROM clocks
+),
+decided AS (
+    SELECT *,
+           CASE WHEN response_met THEN first_response_at
+                WHEN NOT response_met THEN business_deadline(created_at, response_target, sla_calendar)
+           END AS response_decided_at,
+           CASE WHEN resolution_met THEN resolved_at
+                WHEN NOT resolution_met THEN business_deadline(created_at, resolution_target, sla_calendar)
+           END AS resolution_decided_at
+    FROM met
+)
+SELECT ticket_id,
+       client_id,
+       priority,
+       category,
+       contacts,
+       CAST(date_trunc($grain, local_month(created_at, timezone)) AS DATE) AS created_period,
+       CAST(date_trunc($grain, local_month(first_response_at, timezone)) AS DATE) AS responded_period,
+       CAST(date_trunc($grain, local_month(resolved_at, timezone)) AS DATE) AS resolved_period,
+       CAST(date_trunc($grain, local_month(closed_at, timezone)) AS DATE) AS closed_period,
+       response_minutes,
+       resolution_minutes,
+       response_met,
+       response_decided_at,
+       CAST(date_trunc($grain, local_month(response_decided_at, timezone)) AS DATE) AS response_sla_period,
+       resolution_met,
+       resolution_decided_at,
+       CAST(date_trunc($grain, local_month(resolution_decided_at, timezone)) AS DATE) AS resolution_sla_period
+FROM decided
