@@ -5,7 +5,8 @@
 -- param period_start: date
 SELECT client_id,
        resolved_period AS period,
-       avg(resolution_minutes) AS resolution_avg,
+       -- a decimal sum is exact, so the mean does not depend on the order rows arrive in
+       CAST(avg(CAST(resolution_minutes AS DECIMAL(38, 12))) AS DOUBLE) AS resolution_avg,
        median(resolution_minutes) AS resolution_median,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY resolution_minutes) AS resolution_p90,
        count(resolution_minutes) AS resolution_n

@@ -5,7 +5,8 @@
 -- param period_start: date
 SELECT client_id,
        responded_period AS period,
-       avg(response_minutes) AS response_avg,
+       -- a decimal sum is exact, so the mean does not depend on the order rows arrive in
+       CAST(avg(CAST(response_minutes AS DECIMAL(38, 12))) AS DOUBLE) AS response_avg,
        median(response_minutes) AS response_median,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY response_minutes) AS response_p90,
        count(response_minutes) AS response_n

@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod common;
+mod export;
 mod foundation;
 mod readme;
 mod report;
