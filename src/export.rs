@@ -9,24 +9,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow::array::{Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use chrono::NaiveDate;
+use arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
-use serde_json::Value;
 
 use crate::period::Period;
+use crate::report::catalogue::Kpi;
 use crate::saved_queries::{QueryResult, Scope};
 use crate::write::StagedDir;
-
-/// Dimension columns: not KPIs.
-const DIMENSIONS: [&str; 6] = [
-    "client_id",
-    "period",
-    "priority",
-    "technician_id",
-    "dimension",
-    "value",
-];
 
 pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -40,33 +29,11 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
-/// The column holding the n of `column`: `<column>_n`, else `<prefix>_n` for a prefix
-/// of it (`response_avg` → `response_n`), else the query's only `_n` column.
-fn n_column<'a>(column: &str, columns: &'a [String]) -> Option<&'a String> {
-    let mut prefix = column;
-    loop {
-        if let Some(found) = columns.iter().find(|c| **c == format!("{prefix}_n")) {
-            return Some(found);
-        }
-        match prefix.rfind('_') {
-            Some(i) => prefix = &prefix[..i],
-            None => break,
-        }
-    }
-    let mut counts = columns.iter().filter(|c| c.ends_with("_n"));
-    match (counts.next(), counts.next()) {
-        (Some(only), None) => Some(only),
-        _ => None,
-    }
-}
-
-/// The facts of the report period.
-pub fn facts(results: &[QueryResult], period: &Period) -> Result<RecordBatch> {
-    let day = period.start.format("%Y-%m-%d").to_string();
-    let days = period
-        .start
-        .signed_duration_since(NaiveDate::default())
-        .num_days() as i32;
+/// The facts of the report period: a row per catalogue KPI and result row of the
+/// period. The segment of a split row is its priority, its technician, or a
+/// breakdown's `dimension:value` (`category:network`).
+pub fn facts(results: &[QueryResult], catalogue: &[Kpi], period: &Period) -> Result<RecordBatch> {
+    let days = Date32Type::from_naive_date(period.start);
     let (mut client, mut scope, mut kpi, mut segment, mut value, mut n) = (
         Vec::new(),
         Vec::new(),
@@ -82,35 +49,25 @@ pub fn facts(results: &[QueryResult], period: &Period) -> Result<RecordBatch> {
             Scope::Internal => "internal",
             Scope::Model => continue,
         };
-        for row in result
-            .rows
+        let kpis: Vec<&Kpi> = catalogue
             .iter()
-            .filter(|r| r.get("period").and_then(Value::as_str) == Some(day.as_str()))
+            .filter(|k| k.query == result.query.name && result.table.has_column(&k.column))
+            .collect();
+        for row in result
+            .rows()
+            .filter(|r| r.date("period") == Some(period.start))
         {
-            let text = |c: &str| row.get(c).and_then(Value::as_str).map(str::to_string);
-            // The segment of a split row: a priority, a technician, or a breakdown's
-            // `dimension:value` (`category:network`).
-            let seg = text("priority")
-                .or_else(|| text("technician_id"))
-                .or_else(|| Some(format!("{}:{}", text("dimension")?, text("value")?)));
-            for column in &result.columns {
-                if DIMENSIONS.contains(&column.as_str()) || column.ends_with("_n") {
-                    continue;
-                }
-                let Some(v) = row.get(column) else { continue };
-                if !(v.is_number() || v.is_null()) {
-                    continue;
-                }
-                client.push(text("client_id"));
+            let seg = row
+                .key("priority")
+                .or_else(|| row.key("technician_id"))
+                .or_else(|| Some(format!("{}:{}", row.key("dimension")?, row.key("value")?)));
+            for k in &kpis {
+                client.push(row.key("client_id"));
                 scope.push(scope_name);
-                kpi.push(format!("{}.{column}", result.query.name));
+                kpi.push(k.export_name());
                 segment.push(seg.clone());
-                value.push(v.as_f64());
-                n.push(
-                    n_column(column, &result.columns)
-                        .and_then(|c| row.get(c))
-                        .and_then(Value::as_i64),
-                );
+                value.push(row.number(&k.column));
+                n.push(k.n_column.as_deref().and_then(|c| row.int(c)));
             }
         }
     }

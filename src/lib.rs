@@ -11,6 +11,7 @@ pub mod models;
 pub mod output;
 pub mod period;
 pub mod report;
+pub mod results;
 pub mod saved_queries;
 pub mod schema;
 pub mod session;

@@ -11,21 +11,22 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use datafusion::scalar::ScalarValue;
-use datafusion::common::TableReference;
 use futures::StreamExt;
 use parquet::arrow::AsyncArrowWriter;
 
-use crate::saved_queries::{Scope, SavedQuery};
+use crate::saved_queries::{SavedQuery, Scope};
 
 /// Where a model's rows went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,11 +124,18 @@ pub async fn materialise(
     let mut run = Models {
         ctx: ctx.clone(),
         models: Vec::new(),
-        _reservation: budget.map(|_| {
-            MemoryConsumer::new("mspkpi models").register(&ctx.runtime_env().memory_pool)
-        }),
+        _reservation: budget
+            .map(|_| MemoryConsumer::new("mspkpi models").register(&ctx.runtime_env().memory_pool)),
         spill: None,
     };
+    if budget.is_some() {
+        run.spill = Some(
+            tempfile::Builder::new()
+                .prefix("mspkpi-models-")
+                .tempdir()
+                .context("cannot create a temporary folder for the models")?,
+        );
+    }
     for model in run_order(ctx, &models)? {
         progress(model);
         let started = Instant::now();
@@ -142,17 +150,14 @@ pub async fn materialise(
             .await
             .with_context(|| format!("saved query {model}"))?;
         let left = budget.map(|b| b.saturating_sub(run.held()));
-        let (rows, bytes, storage) = match read(streams, left, &mut run.spill, &model.name)
+        let spill = run.spill.as_ref().map(|d| d.path());
+        let (rows, bytes, storage) = match read(streams, left, spill, &model.name)
             .await
             .with_context(|| format!("saved query {model}"))?
         {
             Read::Memory { schema, partitions } => {
                 let rows = partitions.iter().flatten().map(RecordBatch::num_rows).sum();
-                let bytes = partitions
-                    .iter()
-                    .flatten()
-                    .map(RecordBatch::get_array_memory_size)
-                    .sum();
+                let bytes = partitions.iter().flatten().map(batch_bytes).sum();
                 if let Some(reservation) = &mut run._reservation {
                     reservation.grow(bytes);
                 }
@@ -210,75 +215,159 @@ enum Read {
     },
 }
 
-/// Reads every partition, a batch at a time from whichever is ready. Once the batches
-/// read exceed `budget`, writes them and the rest of each partition to
-/// `<spill>/<name>/part-<i>.parquet` instead, creating the run's spill folder.
+/// The bytes a batch holds: its slice of each buffer (batches cut from one buffer
+/// would otherwise count it again and again).
+fn batch_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0))
+        .sum()
+}
+
+/// One partition's rows: in memory, or written to a file once the model outgrew its
+/// budget.
+enum Partition {
+    Memory(Vec<RecordBatch>),
+    File(usize),
+}
+
+/// What the partitions of a model share while they are read.
+struct Shared {
+    budget: Option<usize>,
+    held: AtomicUsize,
+    /// Set once the batches held exceed the budget: from then on every partition
+    /// writes to its file.
+    spilling: AtomicBool,
+}
+
+async fn write_all(
+    writer: &mut AsyncArrowWriter<tokio::fs::File>,
+    batches: &[RecordBatch],
+) -> Result<usize> {
+    let mut rows = 0;
+    for batch in batches {
+        rows += batch.num_rows();
+        writer.write(batch).await?;
+    }
+    Ok(rows)
+}
+
+async fn create_writer(
+    path: &Path,
+    schema: SchemaRef,
+) -> Result<AsyncArrowWriter<tokio::fs::File>> {
+    let file = tokio::fs::File::create(path)
+        .await
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(AsyncArrowWriter::try_new(file, schema, None)?)
+}
+
+/// Reads one partition on its own task: into memory, or, once the model is spilling,
+/// into `path`.
+async fn read_partition(
+    mut stream: SendableRecordBatchStream,
+    shared: Arc<Shared>,
+    path: PathBuf,
+) -> Result<Partition> {
+    let mut batches = Vec::new();
+    let mut writer: Option<(AsyncArrowWriter<tokio::fs::File>, usize)> = None;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        if let Some((writer, rows)) = &mut writer {
+            *rows += batch.num_rows();
+            writer.write(&batch).await?;
+            continue;
+        }
+        let held = shared
+            .held
+            .fetch_add(batch_bytes(&batch), Ordering::Relaxed)
+            + batch_bytes(&batch);
+        batches.push(batch);
+        if shared.budget.is_some_and(|b| held > b) {
+            shared.spilling.store(true, Ordering::Relaxed);
+        }
+        if shared.spilling.load(Ordering::Relaxed) {
+            let mut file = create_writer(&path, stream.schema()).await?;
+            let rows = write_all(&mut file, &batches).await?;
+            shared
+                .held
+                .fetch_sub(batches.iter().map(batch_bytes).sum(), Ordering::Relaxed);
+            batches.clear();
+            writer = Some((file, rows));
+        }
+    }
+    match writer {
+        Some((writer, rows)) => {
+            writer.close().await?;
+            Ok(Partition::File(rows))
+        }
+        None => Ok(Partition::Memory(batches)),
+    }
+}
+
+/// Reads every partition on its own task (as DataFusion's own collect does, so the
+/// plan runs on every thread). While the batches read fit `budget` they stay in
+/// memory; beyond it, every partition goes to `<spill>/<name>/part-<i>.parquet`.
 async fn read(
     streams: Vec<SendableRecordBatchStream>,
     budget: Option<usize>,
-    spill: &mut Option<tempfile::TempDir>,
+    spill: Option<&Path>,
     name: &str,
 ) -> Result<Read> {
     let schema = match streams.first() {
         Some(s) => s.schema(),
         None => bail!("the query has no output partitions"),
     };
-    let count = streams.len();
-    let mut tagged = futures::stream::select_all(
-        streams
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| s.map(move |b| (i, b)).boxed()),
-    );
-    let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); count];
-    let mut held = 0usize;
-    while let Some((i, batch)) = tagged.next().await {
-        let batch = batch?;
-        held += batch.get_array_memory_size();
-        partitions[i].push(batch);
-        if budget.is_some_and(|b| held > b) {
-            break;
-        }
+    let folder = spill.map(|s| s.join(name)).unwrap_or_default();
+    if spill.is_some() {
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("cannot create {}", folder.display()))?;
     }
-    if !budget.is_some_and(|b| held > b) {
-        return Ok(Read::Memory { schema, partitions });
-    }
-    if spill.is_none() {
-        *spill = Some(
-            tempfile::Builder::new()
-                .prefix("mspkpi-models-")
-                .tempdir()
-                .context("cannot create a temporary folder for the models")?,
-        );
-    }
-    let folder = spill
-        .as_ref()
-        .map(|d| d.path().join(name))
-        .context("no spill folder")?;
-    std::fs::create_dir_all(&folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
-    let mut writers = Vec::with_capacity(count);
-    for i in 0..count {
+    let shared = Arc::new(Shared {
+        budget: budget.filter(|_| spill.is_some()),
+        held: AtomicUsize::new(0),
+        spilling: AtomicBool::new(false),
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, stream) in streams.into_iter().enumerate() {
         let path = folder.join(format!("part-{i}.parquet"));
-        let file = tokio::fs::File::create(&path)
-            .await
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        writers.push(AsyncArrowWriter::try_new(file, schema.clone(), None)?);
+        let shared = shared.clone();
+        tasks.spawn(async move { (i, read_partition(stream, shared, path).await) });
     }
+    let mut partitions: Vec<Option<Partition>> = Vec::new();
+    partitions.resize_with(tasks.len(), || None);
+    while let Some(done) = tasks.join_next().await {
+        let (i, partition) = done.context("a model partition's task failed")?;
+        partitions[i] = Some(partition?);
+    }
+    let partitions: Vec<Partition> = partitions.into_iter().flatten().collect();
+    if !shared.spilling.load(Ordering::Relaxed) {
+        let batches = partitions
+            .into_iter()
+            .map(|p| match p {
+                Partition::Memory(batches) => batches,
+                Partition::File(_) => Vec::new(),
+            })
+            .collect();
+        return Ok(Read::Memory {
+            schema,
+            partitions: batches,
+        });
+    }
+    // Partitions that ended before the model began to spill join the others on disk.
     let mut rows = 0;
-    for (writer, batches) in writers.iter_mut().zip(partitions) {
-        for batch in batches {
-            rows += batch.num_rows();
-            writer.write(&batch).await?;
-        }
-    }
-    while let Some((i, batch)) = tagged.next().await {
-        let batch = batch?;
-        rows += batch.num_rows();
-        writers[i].write(&batch).await?;
-    }
-    for writer in writers {
-        writer.close().await?;
+    for (i, partition) in partitions.into_iter().enumerate() {
+        rows += match partition {
+            Partition::File(rows) => rows,
+            Partition::Memory(batches) => {
+                let path = folder.join(format!("part-{i}.parquet"));
+                let mut writer = create_writer(&path, schema.clone()).await?;
+                let rows = write_all(&mut writer, &batches).await?;
+                writer.close().await?;
+                rows
+            }
+        };
     }
     Ok(Read::Parquet { folder, rows })
 }

@@ -16,12 +16,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::report::format::Format;
+use crate::results::{self, Table};
 use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
 use chrono::{NaiveDate, NaiveDateTime};
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
-use serde_json::{Map, Value};
 
 /// The queries built into the binary (the repository's `queries/`).
 const BUILTIN: [(&str, &str); 12] = [
@@ -41,7 +42,10 @@ const BUILTIN: [(&str, &str); 12] = [
     ),
     ("sla.sql", include_str!("../queries/sla.sql")),
     ("team.sql", include_str!("../queries/team.sql")),
-    ("ticket_facts.sql", include_str!("../queries/ticket_facts.sql")),
+    (
+        "ticket_facts.sql",
+        include_str!("../queries/ticket_facts.sql"),
+    ),
     ("work_facts.sql", include_str!("../queries/work_facts.sql")),
 ];
 
@@ -134,12 +138,52 @@ pub struct Param {
     pub line: usize,
 }
 
+/// A KPI column a query declares in its header:
+/// `-- kpi: column [n=column] [unit=percent] [label=Text to the end of the line]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredKpi {
+    pub column: String,
+    pub n_column: Option<String>,
+    pub unit: Format,
+    pub label: Option<String>,
+}
+
+impl DeclaredKpi {
+    fn parse(text: &str) -> Result<Self> {
+        let (text, label) = match text.split_once("label=") {
+            Some((before, label)) => (before, Some(label.trim().to_string())),
+            None => (text, None),
+        };
+        let mut words = text.split_whitespace();
+        let column = words
+            .next()
+            .context("no column (use: -- kpi: column n=column_n unit=percent label=Text)")?
+            .to_string();
+        let mut kpi = Self {
+            column,
+            n_column: None,
+            unit: Format::Count,
+            label: label.filter(|l| !l.is_empty()),
+        };
+        for word in words {
+            match word.split_once('=') {
+                Some(("n", n)) => kpi.n_column = Some(n.to_string()),
+                Some(("unit", unit)) => kpi.unit = crate::report::catalogue::parse_unit(unit)?,
+                _ => bail!("'{word}' is not n=<column>, unit=<unit> or label=<text>"),
+            }
+        }
+        Ok(kpi)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SavedQuery {
     pub name: String,
     pub description: String,
     pub scope: Scope,
     pub params: Vec<Param>,
+    /// The KPI columns its header declares.
+    pub kpis: Vec<DeclaredKpi>,
     pub sql: String,
     /// The file it came from, for messages.
     pub source: String,
@@ -195,6 +239,7 @@ impl SavedQuery {
         let mut description = String::new();
         let mut scope = None;
         let mut params: Vec<Param> = Vec::new();
+        let mut kpis: Vec<DeclaredKpi> = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let Some(header) = raw.trim_start().strip_prefix("--") else {
@@ -207,8 +252,17 @@ impl SavedQuery {
             let Some((key, value)) = header.split_once(':') else {
                 continue;
             };
-            let value = value.split("  ").next().unwrap_or("").trim();
             let key = key.trim();
+            if key == "kpi" {
+                let kpi = DeclaredKpi::parse(value)
+                    .with_context(|| format!("{source}:{line}: KPI declaration"))?;
+                if kpis.iter().any(|k| k.column == kpi.column) {
+                    bail!("{source}:{line}: KPI '{}' is declared twice", kpi.column);
+                }
+                kpis.push(kpi);
+                continue;
+            }
+            let value = value.split("  ").next().unwrap_or("").trim();
             if key == "name" {
                 name = Some(value.to_string());
             } else if key == "description" {
@@ -253,6 +307,7 @@ impl SavedQuery {
             description,
             scope,
             params,
+            kpis,
             sql: text.to_string(),
             source: source.to_string(),
         })
@@ -370,39 +425,48 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<SavedQuery>> {
     Ok(queries)
 }
 
-pub type Row = Map<String, Value>;
-
-/// One saved query's result: all rows, and the rows of each client.
+/// One saved query's result, typed, with the rows of each client.
 #[derive(Debug, Clone)]
 pub struct QueryResult {
     pub query: SavedQuery,
-    pub columns: Vec<String>,
-    pub rows: Vec<Row>,
-    pub by_client: BTreeMap<String, Vec<Row>>,
+    pub table: Table,
+    by_client: BTreeMap<String, Vec<usize>>,
 }
 
-/// Rows as JSON objects: dates as `YYYY-MM-DD`, NULL as null, non-finite floats as null.
-pub fn rows(batches: &[RecordBatch]) -> Result<Vec<Row>> {
-    let mut buffer = Vec::new();
-    {
-        let mut writer = arrow::json::WriterBuilder::new()
-            .with_explicit_nulls(true)
-            .build::<_, arrow::json::writer::JsonArray>(&mut buffer);
-        let refs: Vec<&RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).collect();
-        writer.write_batches(&refs)?;
-        writer.finish()?;
+impl QueryResult {
+    pub fn new(query: SavedQuery, table: Table) -> Self {
+        let by_client = match query.scope {
+            Scope::Client => results::group_rows(&table, "client_id"),
+            _ => BTreeMap::new(),
+        };
+        Self {
+            query,
+            table,
+            by_client,
+        }
     }
-    if buffer.is_empty() {
-        return Ok(Vec::new());
+
+    /// The columns; none when the query returned no rows.
+    pub fn columns(&self) -> &[String] {
+        self.table.column_names()
     }
-    let values: Vec<Value> = serde_json::from_slice(&buffer)?;
-    Ok(values
-        .into_iter()
-        .filter_map(|v| match v {
-            Value::Object(map) => Some(map),
-            _ => None,
-        })
-        .collect())
+
+    pub fn rows(&self) -> impl Iterator<Item = results::Row<'_>> {
+        self.table.rows()
+    }
+
+    /// The rows of one client (of a client-scope query).
+    pub fn client_rows(&self, client: &str) -> Vec<results::Row<'_>> {
+        self.by_client
+            .get(client)
+            .map(|rows| rows.iter().map(|&i| self.table.row(i)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The clients that have rows.
+    pub fn clients(&self) -> impl Iterator<Item = &str> {
+        self.by_client.keys().map(String::as_str)
+    }
 }
 
 /// The parameters the report and the export give every saved query: the first day of
@@ -466,46 +530,31 @@ pub async fn run_all(
                 started.elapsed().as_secs_f64()
             );
         }
-        let columns: Vec<String> = match batches.first() {
-            Some(b) => b
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect(),
-            None => Vec::new(),
-        };
+        let table = Table::from_batches(&batches)
+            .with_context(|| format!("saved query {query}: reading its result"))?;
         let required: &[&str] = match query.scope {
             Scope::Client => &["client_id", "period"],
             Scope::Portfolio | Scope::Internal | Scope::Model => &["period"],
         };
         if let Some(missing) = required
             .iter()
-            .find(|c| !columns.is_empty() && !columns.iter().any(|x| x == *c))
+            .find(|c| !table.column_names().is_empty() && !table.has_column(c))
         {
             bail!(
                 "saved query {query} returns no '{missing}' column, which a {:?} query must return",
                 query.scope
             );
         }
-        let rows = rows(&batches)?;
-        let mut by_client: BTreeMap<String, Vec<Row>> = BTreeMap::new();
-        if query.scope == Scope::Client {
-            for row in &rows {
-                let client = match row.get("client_id") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(other) => other.to_string(),
-                    None => continue,
-                };
-                by_client.entry(client).or_default().push(row.clone());
+        for kpi in &query.kpis {
+            for column in std::iter::once(&kpi.column).chain(&kpi.n_column) {
+                if !table.column_names().is_empty() && !table.has_column(column) {
+                    bail!(
+                        "saved query {query} declares the KPI column '{column}', which it does not return"
+                    );
+                }
             }
         }
-        results.push(QueryResult {
-            query: query.clone(),
-            columns,
-            rows,
-            by_client,
-        });
+        results.push(QueryResult::new(query.clone(), table));
     }
     Ok(results)
 }

@@ -34,7 +34,8 @@ pub async fn run(args: ExportArgs) -> Result<()> {
     let queries = saved_queries::load(args.queries.as_deref())?;
     let (results, _, _) =
         report::collect(&args.data, &args.period, &queries, &args.engine.options()).await?;
-    let facts = export::facts(&results, &args.period)?;
+    let catalogue = report::catalogue::catalogue(&queries);
+    let facts = export::facts(&results, &catalogue, &args.period)?;
     let partition = export::write(&args.out, &args.period, &facts)?;
     eprintln!(
         "wrote {} KPI facts to {} in {:.1} s",

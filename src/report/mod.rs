@@ -3,12 +3,13 @@
 //! portfolio index and an internal team report, into a staging folder that replaces
 //! `OUT/<period>` only when everything is written.
 
+pub mod catalogue;
 pub mod charts;
-pub mod context;
 pub mod format;
+pub mod inputs;
 pub mod templates;
+pub mod views;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -17,6 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::integrity;
 use crate::period::{self, Period};
+use crate::results::Table;
 use crate::saved_queries::{self, QueryResult, SavedQuery};
 use crate::session::{self, EngineOptions};
 use crate::write::{StagedDir, write_file};
@@ -88,8 +90,8 @@ fn progress_bar(length: u64) -> ProgressBar {
 /// The saved queries' results, the session's clients and SLA targets.
 pub type Collected = (
     Vec<QueryResult>,
-    Vec<saved_queries::Row>,
-    Vec<saved_queries::Row>,
+    Vec<inputs::Client>,
+    Vec<inputs::SlaTarget>,
 );
 
 /// Runs the saved queries for the period and returns their results, the session's
@@ -130,18 +132,8 @@ async fn run_queries(
         }
     })?;
     bar.finish_and_clear();
-    let clients = saved_queries::rows(
-        &ctx.sql("SELECT client_id, name, timezone, calendar, onboarded_on, churned_on, mrr, sla_goal_percent FROM clients ORDER BY client_id")
-            .await?
-            .collect()
-            .await?,
-    )?;
-    let targets = saved_queries::rows(
-        &ctx.sql("SELECT client_id, priority, response_minutes, resolution_minutes, business_hours FROM sla_targets ORDER BY priority")
-            .await?
-            .collect()
-            .await?,
-    )?;
+    let clients = inputs::clients(ctx).await?;
+    let targets = inputs::sla_targets(ctx).await?;
     Ok((results, clients, targets))
 }
 
@@ -151,23 +143,26 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
     let templates = templates::Templates::load(options.templates.as_deref())?;
     let (results, clients, targets) =
         collect(&options.data, &options.period, &queries, &options.engine).await?;
-    let by_name: HashMap<&str, &QueryResult> =
-        results.iter().map(|r| (r.query.name.as_str(), r)).collect();
+    let catalogue = catalogue::catalogue(&queries);
+    let results = views::Results::new(&results, &catalogue);
 
-    let active = context::active_clients(&clients, &options.period);
-    let selected: Vec<&saved_queries::Row> = if options.clients.is_empty() {
+    let active: Vec<&inputs::Client> = clients
+        .iter()
+        .filter(|c| c.active_in(&options.period))
+        .collect();
+    let selected: Vec<&inputs::Client> = if options.clients.is_empty() {
         active
     } else {
         let mut chosen = Vec::new();
         for id in &options.clients {
-            match active.iter().find(|c| context::text(c, "client_id") == *id) {
+            match active.iter().find(|c| c.id == *id) {
                 Some(c) => chosen.push(*c),
                 None => bail!("client '{id}' is not a client active in {}", options.period),
             }
         }
         chosen
     };
-    let files = context::file_stems(&selected);
+    let files = views::file_stems(&selected);
 
     let folder = options.out.join(options.period.to_string());
     let staged = StagedDir::new(&folder)?;
@@ -175,18 +170,18 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
     let mut written = 0;
     let mut index_rows = Vec::new();
     for client in &selected {
-        let id = context::text(client, "client_id");
+        let id = &client.id;
         bar.set_message(format!("client {id}"));
-        let ctx = context::client(client, &files[&id], &options.period, &by_name, &targets)?;
-        index_rows.push(context::index_row(&ctx));
+        let view = views::client(client, &files[id], &options.period, &results, &targets)?;
+        index_rows.push(views::IndexRow::new(&view));
         for &format in &options.formats {
             let text = templates
-                .render(format, "client", &ctx)
+                .render(format, "client", &view)
                 .with_context(|| format!("the report of client '{id}'"))?;
             write_file(
                 &staged
                     .path()
-                    .join(format!("{}.{}", files[&id], format.extension())),
+                    .join(format!("{}.{}", files[id], format.extension())),
                 text.as_bytes(),
             )?;
             written += 1;
@@ -194,11 +189,14 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let index = context::index(index_rows, &options.period, &by_name, &options.currency)?;
-    let team = context::team(&options.period, &by_name)?;
+    let index = views::index(index_rows, &options.period, &results, &options.currency)?;
+    let team = views::team(&options.period, &results, &options.currency)?;
     for &format in &options.formats {
-        for (name, ctx) in [("index", &index), ("team", &team)] {
-            let text = templates.render(format, name, ctx)?;
+        let pages = [
+            ("index", templates.render(format, "index", &index)?),
+            ("team", templates.render(format, "team", &team)?),
+        ];
+        for (name, text) in pages {
             write_file(
                 &staged.path().join(format!("{name}.{}", format.extension())),
                 text.as_bytes(),
@@ -217,8 +215,8 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
 /// The last complete period of the data: the latest `created_at` month, minus one.
 pub async fn last_complete_month(data: &Path) -> Result<Period> {
     let (ctx, sources) = session::open(data, &EngineOptions::default()).await?;
-    let rows = integrity::guarded(&sources, async {
-        saved_queries::rows(
+    let table = integrity::guarded(&sources, async {
+        Table::from_batches(
             &ctx.sql("SELECT CAST(max(created_at) AS DATE) AS last FROM tickets")
                 .await?
                 .collect()
@@ -226,12 +224,9 @@ pub async fn last_complete_month(data: &Path) -> Result<Period> {
         )
     })
     .await?;
-    let last = rows
-        .first()
-        .and_then(|r| r.get("last"))
-        .and_then(|v| v.as_str())
+    let date = (!table.is_empty())
+        .then(|| table.row(0).date("last"))
+        .flatten()
         .context("the tickets table is empty")?;
-    let date = chrono::NaiveDate::parse_from_str(last, "%Y-%m-%d")
-        .with_context(|| format!("unexpected date {last}"))?;
     Ok(Period::containing(date, period::Grain::Month).previous(1))
 }

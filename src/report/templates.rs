@@ -82,7 +82,7 @@ impl Templates {
         &self,
         format: OutputFormat,
         name: &str,
-        context: &serde_json::Value,
+        context: &impl serde::Serialize,
     ) -> Result<String> {
         let file = format!("{name}.{}.j2", format.extension());
         let template = self

@@ -23,7 +23,8 @@ async fn exported(data: &Path, period: &str, threads: usize) -> String {
     let (results, _, _) = report::collect(data, &period, &queries, &engine)
         .await
         .unwrap();
-    let facts = export::facts(&results, &period).unwrap();
+    let catalogue = report::catalogue::catalogue(&queries);
+    let facts = export::facts(&results, &catalogue, &period).unwrap();
     let out = tempfile::tempdir().unwrap();
     let partition = export::write(out.path(), &period, &facts).unwrap();
     let file = std::fs::File::open(partition.join("part-0.parquet")).unwrap();

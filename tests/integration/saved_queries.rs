@@ -3,6 +3,7 @@
 //! generated data.
 
 use crate::common::*;
+use mspkpi::results::{Cell, Row};
 
 #[tokio::test]
 async fn all_queries_run_on_generated_data() {
@@ -14,10 +15,10 @@ async fn all_queries_run_on_generated_data() {
             eprintln!(
                 "{period} {}: {} rows, columns {:?}",
                 r.query.name,
-                r.rows.len(),
-                r.columns
+                r.table.len(),
+                r.columns()
             );
-            assert!(!r.rows.is_empty(), "{} returned no rows", r.query.name);
+            assert!(!r.table.is_empty(), "{} returned no rows", r.query.name);
         }
     }
 }
@@ -36,17 +37,19 @@ fn row<'a>(
     client: &str,
     period: &str,
     priority: Option<&str>,
-) -> Option<&'a serde_json::Map<String, serde_json::Value>> {
+) -> Option<Row<'a>> {
     result(results, query)
-        .by_client
-        .get(client)?
-        .iter()
-        .find(|r| r["period"] == period && priority.is_none_or(|p| r["priority"] == p))
+        .client_rows(client)
+        .into_iter()
+        .find(|r| {
+            r.key("period").as_deref() == Some(period)
+                && priority.is_none_or(|p| r.text("priority") == Some(p))
+        })
 }
 
-fn num(row: Option<&serde_json::Map<String, serde_json::Value>>, column: &str) -> f64 {
-    row.unwrap_or_else(|| panic!("no row for {column}"))[column]
-        .as_f64()
+fn num(row: Option<Row>, column: &str) -> f64 {
+    row.unwrap_or_else(|| panic!("no row for {column}"))
+        .number(column)
         .unwrap_or_else(|| panic!("{column} is not a number"))
 }
 
@@ -90,12 +93,10 @@ async fn worked_examples_through_the_saved_queries() {
         num(row(&results, "efficiency", "E", oct, None), "efficiency_n"),
         10.0
     );
-    let team = result(&results, "team")
-        .rows
-        .iter()
-        .find(|r| r["technician_id"] == "tech-9" && r["period"] == oct)
-        .cloned();
-    assert_eq!(num(team.as_ref(), "minutes_per_ticket"), 20.0);
+    let team = result(&results, "team").rows().find(|r| {
+        r.text("technician_id") == Some("tech-9") && r.key("period").as_deref() == Some(oct)
+    });
+    assert_eq!(num(team, "minutes_per_ticket"), 20.0);
     let flow = row(&results, "flow", "O", oct, None);
     assert_eq!(
         (
@@ -108,29 +109,25 @@ async fn worked_examples_through_the_saved_queries() {
         (120.0, 100.0, 1.2, 20.0, 20.0)
     );
     let churn = result(&results, "churn")
-        .rows
-        .iter()
-        .find(|r| r["period"] == oct)
-        .cloned();
+        .rows()
+        .find(|r| r.key("period").as_deref() == Some(oct));
     assert_eq!(
         (
-            num(churn.as_ref(), "churn_rate"),
-            num(churn.as_ref(), "active_at_start"),
-            num(churn.as_ref(), "churned")
+            num(churn, "churn_rate"),
+            num(churn, "active_at_start"),
+            num(churn, "churned")
         ),
         (3.0, 100.0, 3.0)
     );
     // CLTV: average MRR 1000 / (3 % churn in one of 12 months = 0.25 % a month)
-    assert_eq!(num(churn.as_ref(), "cltv"), 1000.0 / 0.0025);
+    assert_eq!(num(churn, "cltv"), 1000.0 / 0.0025);
     // With no churn in the 12 months before, CLTV is undefined (NULL), never infinity.
     let september = result(&results, "churn")
-        .rows
-        .iter()
-        .find(|r| r["period"] == "2026-09-01")
-        .cloned()
+        .rows()
+        .find(|r| r.key("period").as_deref() == Some("2026-09-01"))
         .unwrap();
-    assert!(september["cltv"].is_null(), "{september:?}");
-    assert_eq!(september["churn_rate"], 0.0);
+    assert_eq!(september.cell("cltv"), Cell::Null, "{september:?}");
+    assert_eq!(september.number("churn_rate"), Some(0.0));
 }
 
 #[tokio::test]
@@ -165,7 +162,7 @@ async fn rows_count_in_the_period_their_outcome_became_known() {
     );
     assert!(
         row(&november, "sla", "P", "2026-11-01", Some("P3"))
-            .is_none_or(|r| r["response_sla_n"] == 0)
+            .is_none_or(|r| r.int("response_sla_n") == Some(0))
     );
     // 23:30 on 31 October in New York is October: three tickets opened in October.
     assert_eq!(
@@ -419,9 +416,10 @@ async fn saved_queries_equal_an_independent_computation_on_generated_data() {
     }
     assert!(checked > 500, "only {checked} values compared");
     // and nothing extra: every satisfaction row has an independent counterpart
-    for (client, rows) in &result(&results, "satisfaction").by_client {
-        for r in rows {
-            let key = (client.clone(), r["period"].as_str().unwrap().to_string());
+    let satisfaction = result(&results, "satisfaction");
+    for client in satisfaction.clients() {
+        for r in satisfaction.client_rows(client) {
+            let key = (client.to_string(), r.key("period").unwrap());
             assert!(
                 sums.nps.contains_key(&key) || sums.csat.contains_key(&key),
                 "{key:?}"
