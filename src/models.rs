@@ -194,6 +194,11 @@ pub async fn materialise(
 }
 
 impl Models {
+    /// The run-scoped folder models spill to (with a budget).
+    pub fn spill_folder(&self) -> Option<&Path> {
+        self.spill.as_ref().map(|d| d.path())
+    }
+
     /// Bytes the in-memory models hold.
     fn held(&self) -> usize {
         self.models

@@ -13,8 +13,10 @@ use rustyline::error::ReadlineError;
 use super::report::EngineArgs;
 use crate::catalog::TableSource;
 use crate::integrity;
+use crate::models;
 use crate::output::{self, Destination, OutputFormat};
-use crate::saved_queries::ParamKind;
+use crate::period::{Grain, Period};
+use crate::saved_queries::{self, ParamKind};
 use crate::session;
 
 /// Ad-hoc SQL with every mspkpi function and every table of the data directory;
@@ -42,6 +44,13 @@ pub struct SqlArgs {
     /// Rows a table shows at most.
     #[arg(long, default_value_t = 200)]
     pub max_rows: usize,
+    /// Registers the staged models (`ticket_facts`, `work_facts`) of this period
+    /// (2026-10 or 2026-Q3), as the report computes them.
+    #[arg(long, value_parser = Period::parse, requires = "data")]
+    pub period: Option<Period>,
+    /// The saved queries whose models `--period` registers (default: the built-in ones).
+    #[arg(long, requires = "period")]
+    pub queries: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -145,9 +154,21 @@ pub async fn run(args: SqlArgs) -> Result<()> {
         None => (session::context(&engine)?, Vec::new()),
     };
     // The month-to-period table the saved queries join, so their text runs here too.
+    let grain = args.period.as_ref().map_or(Grain::Month, |p| p.grain);
     if !ctx.table_exist("periods")? {
-        crate::period::register_periods(&ctx, crate::period::Grain::Month)?;
+        crate::period::register_periods(&ctx, grain)?;
     }
+    // Kept until the statements have run: dropping it removes the models.
+    let _models = match &args.period {
+        Some(period) => {
+            let queries = saved_queries::load(args.queries.as_deref())?;
+            let params = saved_queries::period_params(period);
+            let budget = models::budget(engine.memory_limit);
+            let materialised = models::materialise(&ctx, &queries, &params, budget, |_| {});
+            Some(integrity::guarded(&sources, materialised).await?)
+        }
+        None => None,
+    };
     let target = Target {
         ctx: &ctx,
         sources: &sources,

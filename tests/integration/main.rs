@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod export;
 mod foundation;
+mod models;
 mod readme;
 mod report;
 mod saved_queries;
