@@ -31,7 +31,7 @@ fn the_kpi_queries_read_the_models_and_only_models_count_business_time() {
         .filter(|q| q.scope == Scope::Model)
         .map(|q| q.name.as_str())
         .collect();
-    assert_eq!(names, ["ticket_facts", "work_facts"]);
+    assert_eq!(names, ["client_terms", "ticket_facts", "work_facts"]);
     for query in queries.iter().filter(|q| q.scope != Scope::Model) {
         for function in ["business_minutes(", "business_deadline(", "sla_met("] {
             assert!(!query.sql.contains(function), "{query} calls {function}");
@@ -114,8 +114,9 @@ async fn a_model_beyond_its_budget_is_spilled_to_parquet_and_removed_after_the_r
         } else {
             Storage::Memory
         };
-        assert_eq!(storage, [expected, expected]);
-        assert!(run.models[0].rows > 1_000, "{:?}", run.models);
+        // client_terms (a few rows) fits any budget.
+        assert_eq!(storage, [Storage::Memory, expected, expected]);
+        assert!(run.models[1].rows > 1_000, "{:?}", run.models);
         results.push(model_rows(&ctx, sql).await);
         let folder = run.spill_folder().map(Path::to_path_buf);
         assert_eq!(folder.is_some(), budget.is_some());
