@@ -3,14 +3,17 @@
 #
 #   bench/run.sh                       # 10M tickets, 1,000 clients, 24 months, 2 threads
 #   TICKETS=1000000 ROWS=2000000 bench/run.sh   # a quicker run
+#   BIG=1 bench/run.sh                 # also 100M tickets / 10,000 clients (needs ~25 GB of disk)
 #
 # In one process (ROUNDS interleaved rounds, at least 7, median): each KPI aggregate against its
 # fastest DataFusion built-in formulation and the cheapest query reading the same
 # columns, on an in-memory table of ROWS rows grouped by ~1,000 and ~100,000 keys;
 # business_minutes and local_month on the generated tickets. On one thread, the
 # GroupsAccumulator kernels against DataFusion's count kernel. As whole processes
-# (RUNS runs, median and min/max): the report job with its peak memory, the same KPIs
-# by hand in DataFusion (mspkpi sql), DuckDB and Polars, and a scan floor.
+# (RUNS runs, median and min/max): the report job with its peak memory beside the
+# report's KPI set hand-written for DuckDB (bench/peers.py, timed in-process), the same
+# KPIs by hand in DataFusion (mspkpi sql), DuckDB and Polars, and a scan floor. With
+# BIG=1, the report with --memory-limit 4G at both scales, and at 100M against 16G.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +32,11 @@ mkdir -p "$OUT"
 
 cargo build --release --quiet
 BIN=./target/release/mspkpi
-python3 -m pip install --quiet duckdb polars pyarrow
+# The peers in a virtual environment of their own (the system's Python may refuse pip).
+VENV=target/bench-venv
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet duckdb polars pyarrow
+python3() { "$VENV/bin/python" "$@"; }
 
 if [ ! -d "$DATA/tickets" ]; then
   echo "generating $TICKETS tickets into $DATA ..." >&2
@@ -40,6 +47,40 @@ PERIOD=$("$BIN" sql --data "$DATA" --format csv "SELECT to_char(CAST(max(created
 echo "in-process benchmarks ..." >&2
 cargo run --release --quiet -p mspkpi-bench --bin kpi-bench -- --rows "$ROWS" --threads "$THREADS" --rounds "$ROUNDS" --data "$DATA" > "$OUT/inprocess.md"
 cargo run --release --quiet -p mspkpi-bench --bin kernel-bench -- --rounds "$ROUNDS" > "$OUT/kernels.md"
+
+# report DATA OUT PERIOD [flags...]: sets WALL (s), RSS (KiB) and RENDER (s).
+report() {
+  local data=$1 out=$2 period=$3; shift 3
+  MSPKPI_TIMINGS=1 /usr/bin/time -v "$BIN" report --threads "$THREADS" "$@" --data "$data" --period "$period" --out "$out" 2> "$OUT/report.time" > /dev/null
+  WALL=$(grep 'Elapsed (wall clock)' "$OUT/report.time" | awk -F': ' '{split($2, t, ":"); print (length(t) == 3 ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2])}')
+  RSS=$(grep 'Maximum resident set size' "$OUT/report.time" | awk '{print $NF}')
+  RENDER=$(grep '^rendering' "$OUT/report.time" | awk '{print $(NF-1)}')
+}
+
+# 100M tickets / 10,000 clients: the report with the same flags at both scales.
+big_section() {
+  local big=${BIG_DATA:-target/bench-data-100000000}
+  if [ ! -d "$big/tickets" ]; then
+    echo "generating 100000000 tickets into $big ..." >&2
+    "$BIN" generate --out "$big" --tickets 100000000 --clients 10000 --months "$MONTHS" > /dev/null
+  fi
+  local big_period
+  big_period=$("$BIN" sql --data "$big" --format csv "SELECT to_char(CAST(max(created_at) AS DATE) - INTERVAL '1 month', '%Y-%m') AS p FROM tickets" | tail -1)
+  echo "### Scale: 10M and 100M tickets with --memory-limit 4G"
+  echo
+  echo "| data | flags | wall seconds | peak memory | rendering s |"
+  echo "|---|---|---:|---:|---:|"
+  rm -rf "$OUT/r10" "$OUT/r100" "$OUT/r100-16g"
+  report "$DATA" "$OUT/r10" "$PERIOD" --memory-limit 4G; local small=$WALL
+  echo "| $TICKETS tickets | --memory-limit 4G | $WALL | $((RSS / 1024)) MiB | $RENDER |"
+  report "$big" "$OUT/r100" "$big_period" --memory-limit 4G; local large=$WALL
+  echo "| 100000000 tickets | --memory-limit 4G | $WALL | $((RSS / 1024)) MiB | $RENDER |"
+  report "$big" "$OUT/r100-16g" "$big_period" --memory-limit 16G
+  echo "| 100000000 tickets | --memory-limit 16G | $WALL | $((RSS / 1024)) MiB | $RENDER |"
+  echo
+  echo "Growth, 100M ÷ 10M at 4G: $(echo "$large / $small" | bc -l | cut -c1-5)×. The 100M reports at 4G and 16G: $(diff -rq "$OUT/r100" "$OUT/r100-16g" > /dev/null && echo byte-identical || echo DIFFERENT)."
+  echo
+}
 
 median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'; }
 seconds() { local s e; s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
@@ -70,21 +111,37 @@ echo "whole-process benchmarks ..." >&2
   echo
   echo "(Whole processes include start-up: Python's imports for DuckDB and Polars, the catalog's footer checks for mspkpi.)"
   echo
-  echo "### The report job for $PERIOD over all clients (md and html), $RUNS runs"
+  echo "### The report job for $PERIOD over all clients (md and html), $RUNS runs, beside DuckDB"
+  echo
+  echo "Each run: \`mspkpi report --threads $THREADS\` (wall clock and peak RSS from /usr/bin/time -v), then the report's KPI set hand-written for DuckDB with $THREADS threads (bench/peers.py: every saved query, wall-clock minutes, timed in-process without Python's start-up)."
   echo
   rm -rf "$OUT/reports"
-  times=()
+  times=(); duck=(); ratios=(); renders=()
   peak=0
   for i in $(seq "$RUNS"); do
-    /usr/bin/time -v "$BIN" report --threads "$THREADS" --data "$DATA" --period "$PERIOD" --out "$OUT/reports" 2> "$OUT/report.time" > /dev/null
-    times+=("$(grep 'Elapsed (wall clock)' "$OUT/report.time" | awk -F': ' '{split($2, t, ":"); print (length(t) == 3 ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2])}')")
-    kb=$(grep 'Maximum resident set size' "$OUT/report.time" | awk '{print $NF}')
-    [ "$kb" -gt "$peak" ] && peak=$kb
+    report "$DATA" "$OUT/reports" "$PERIOD"
+    times+=("$WALL"); renders+=("$RENDER")
+    [ "$RSS" -gt "$peak" ] && peak=$RSS
+    d=$(python3 bench/peers.py duckdb report "$DATA" "$THREADS" "$PERIOD" 2> "$OUT/duckdb.queries")
+    duck+=("$d")
+    ratios+=("$(echo "$WALL / $d" | bc -l)")
   done
-  echo "| wall seconds, median (min-max) | peak memory |"
-  echo "|---:|---:|"
-  echo "| $(printf '%s\n' "${times[@]}" | median) | $((peak / 1024)) MiB |"
+  echo "| case | wall seconds, median (min-max) | peak memory |"
+  echo "|---|---:|---:|"
+  echo "| mspkpi report | $(printf '%s\n' "${times[@]}" | median) | $((peak / 1024)) MiB |"
+  echo "| DuckDB, the report's KPI set | $(printf '%s\n' "${duck[@]}" | median) | – |"
   echo
+  echo "mspkpi ÷ DuckDB, median of the paired runs: $(printf '%s\n' "${ratios[@]}" | median | cut -d' ' -f1). Rendering and writing the $(find "$OUT/reports/$PERIOD" -type f | wc -l) files: $(printf '%s\n' "${renders[@]}" | median) s."
+  echo
+  echo "Per query, the last run (MSPKPI_TIMINGS=1; DuckDB's on the right):"
+  echo
+  echo '```'
+  paste -d'|' <(grep -E '^(model|saved query|rendering)' "$OUT/report.time") <(cat "$OUT/duckdb.queries") | sed 's/|/    |    /'
+  echo '```'
+  echo
+  if [ -n "${BIG:-}" ]; then
+    big_section
+  fi
   if [ -f "$OUT/generate.time" ]; then
     echo "Generating the data took $(grep 'Elapsed (wall clock)' "$OUT/generate.time" | awk -F': ' '{print $2}') (peak $(( $(grep 'Maximum resident set size' "$OUT/generate.time" | awk '{print $NF}') / 1024 )) MiB)."
     echo

@@ -165,6 +165,7 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
     let files = views::file_stems(&selected);
 
     let folder = options.out.join(options.period.to_string());
+    let rendering = std::time::Instant::now();
     let staged = StagedDir::new(&folder)?;
     let bar = progress_bar(selected.len() as u64);
     let mut written = 0;
@@ -205,6 +206,12 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
         }
     }
     staged.commit()?;
+    if std::env::var_os("MSPKPI_TIMINGS").is_some() {
+        eprintln!(
+            "rendering and writing {written} files: {:.2} s",
+            rendering.elapsed().as_secs_f64()
+        );
+    }
     Ok(ReportSummary {
         folder,
         clients: selected.len(),
