@@ -5,8 +5,9 @@
 -- param period_start: date
 SELECT client_id,
        period,
-       sum(minutes) / count(DISTINCT ticket_id) AS minutes_per_ticket,
-       sum(minutes) AS minutes_worked,
+       -- a decimal sum is exact, so the total does not depend on the order rows arrive in
+       CAST(sum(CAST(minutes AS DECIMAL(38, 12))) AS DOUBLE) / count(DISTINCT ticket_id) AS minutes_per_ticket,
+       CAST(sum(CAST(minutes AS DECIMAL(38, 12))) AS DOUBLE) AS minutes_worked,
        count(DISTINCT ticket_id) AS efficiency_n
 FROM work_facts
 WHERE period BETWEEN $trend_start AND $period_start
