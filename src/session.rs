@@ -26,6 +26,11 @@ pub fn context(options: &EngineOptions) -> Result<SessionContext> {
     if let Some(threads) = options.threads {
         config = config.with_target_partitions(threads.max(1));
     }
+    if options.memory_limit.is_some() {
+        // A hash join holds its whole build side in memory and cannot spill; a sort-merge
+        // join's sorts can. Under a bound, joins of any size finish within it.
+        config = config.set_bool("datafusion.optimizer.prefer_hash_join", false);
+    }
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = options.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
