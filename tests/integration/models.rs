@@ -134,7 +134,7 @@ async fn a_report_under_a_small_memory_limit_is_the_same_report() {
     let dir = tempfile::tempdir().unwrap();
     generated(dir.path(), 6, 4_000, 14);
     let mut folders = Vec::new();
-    for limit in [None, Some(24 << 20)] {
+    for limit in [None, Some(128 << 20)] {
         let out = tempfile::tempdir().unwrap();
         let mut options = report_options(dir.path(), out.path(), "2025-12");
         options.engine.memory_limit = limit;
