@@ -1,9 +1,8 @@
-//! Atomic output: files via a temporary file and rename, folders via a staging folder
-//! swapped in at the end, so that a failed run never leaves half an output and a
-//! re-run replaces exactly what it writes.
+//! Atomic output: folders via a staging folder flushed to disk and swapped in at the
+//! end, so that a failed run never leaves half an output and a re-run replaces exactly
+//! what it writes.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -53,8 +52,22 @@ impl StagedDir {
         &self.staging
     }
 
-    /// Replaces the destination with the staged folder.
+    /// Writes a file into the staged folder. The folder is the unit that appears whole
+    /// or not at all, so the file needs no rename of its own; [`StagedDir::commit`]
+    /// makes it durable.
+    pub fn write(&self, relative: &Path, contents: &[u8]) -> Result<()> {
+        let path = self.staging.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create folder {}", parent.display()))?;
+        }
+        fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// Replaces the destination with the staged folder, once everything in it is on
+    /// disk.
     pub fn commit(mut self) -> Result<()> {
+        sync_tree(&self.staging)?;
         let old = sibling(&self.destination, "old");
         if self.destination.exists() {
             if old.exists() {
@@ -90,23 +103,54 @@ impl Drop for StagedDir {
     }
 }
 
-/// Writes a file atomically: a temporary file beside it, then a rename.
-pub fn write_file(path: &Path, contents: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create folder {}", parent.display()))?;
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            files_under(&entry.path(), found)?;
+        } else {
+            found.push(entry.path());
+        }
     }
-    let temporary = sibling(path, "tmp");
-    let result = (|| -> std::io::Result<()> {
-        let mut file = fs::File::create(&temporary)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
+    Ok(())
+}
+
+/// Flushes every file under `dir` to disk, and `dir` itself. The files sync on a few
+/// threads at once: the file system commits concurrent syncs together, where one at a
+/// time each waits for its own.
+fn sync_tree(dir: &Path) -> Result<()> {
+    let mut files = Vec::new();
+    files_under(dir, &mut files).with_context(|| format!("cannot list {}", dir.display()))?;
+    let share = files.len().div_ceil(8).max(1);
+    let synced: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(share)
+            .map(|part| {
+                scope.spawn(move || {
+                    for path in part {
+                        fs::File::open(path)
+                            .and_then(|f| f.sync_all())
+                            .with_context(|| format!("cannot flush {} to disk", path.display()))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a thread flushing files failed")))
+            })
+            .collect()
+    });
+    for result in synced {
+        result?;
     }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot flush {} to disk", dir.display()))
 }
 
 /// A file name derived from data (a client id) that stays inside its folder: only

@@ -10,18 +10,21 @@ pub mod inputs;
 pub mod templates;
 pub mod views;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use datafusion::prelude::SessionContext;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use minijinja::Value;
+
 use crate::integrity;
 use crate::period::{self, Period};
 use crate::results::Table;
 use crate::saved_queries::{self, QueryResult, SavedQuery};
 use crate::session::{self, EngineOptions};
-use crate::write::{StagedDir, write_file};
+use crate::write::StagedDir;
 
 /// Output formats of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -168,38 +171,66 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
     let rendering = std::time::Instant::now();
     let staged = StagedDir::new(&folder)?;
     let bar = progress_bar(selected.len() as u64);
-    let mut written = 0;
+    // Clients render in parallel, a share of them per thread.
+    let workers = options
+        .engine
+        .threads
+        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+        .unwrap_or(1)
+        .clamp(1, selected.len().max(1));
+    let share = selected.len().div_ceil(workers).max(1);
+    let page = Page {
+        folder: &staged,
+        period: &options.period,
+        formats: &options.formats,
+        templates: &templates,
+        results: &results,
+        targets: &targets,
+        files: &files,
+    };
+    let shares: Vec<Result<Vec<views::IndexRow>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = selected
+            .chunks(share)
+            .map(|clients| {
+                let (page, bar) = (&page, &bar);
+                scope.spawn(move || {
+                    clients
+                        .iter()
+                        .map(|client| {
+                            bar.set_message(format!("client {}", client.id));
+                            let row = page.client(client);
+                            bar.inc(1);
+                            row
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a report thread failed")))
+            })
+            .collect()
+    });
     let mut index_rows = Vec::new();
-    for client in &selected {
-        let id = &client.id;
-        bar.set_message(format!("client {id}"));
-        let view = views::client(client, &files[id], &options.period, &results, &targets)?;
-        index_rows.push(views::IndexRow::new(&view));
-        for &format in &options.formats {
-            let text = templates
-                .render(format, "client", &view)
-                .with_context(|| format!("the report of client '{id}'"))?;
-            write_file(
-                &staged
-                    .path()
-                    .join(format!("{}.{}", files[id], format.extension())),
-                text.as_bytes(),
-            )?;
-            written += 1;
-        }
-        bar.inc(1);
+    for share in shares {
+        index_rows.extend(share?);
     }
+    let mut written = index_rows.len() * options.formats.len();
     bar.finish_and_clear();
     let index = views::index(index_rows, &options.period, &results, &options.currency)?;
     let team = views::team(&options.period, &results, &options.currency)?;
+    let (index, team) = (Value::from_serialize(&index), Value::from_serialize(&team));
     for &format in &options.formats {
         let pages = [
             ("index", templates.render(format, "index", &index)?),
             ("team", templates.render(format, "team", &team)?),
         ];
         for (name, text) in pages {
-            write_file(
-                &staged.path().join(format!("{name}.{}", format.extension())),
+            staged.write(
+                Path::new(&format!("{name}.{}", format.extension())),
                 text.as_bytes(),
             )?;
             written += 1;
@@ -217,6 +248,40 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
         clients: selected.len(),
         files: written,
     })
+}
+
+/// What every client's report needs besides the client.
+struct Page<'a> {
+    folder: &'a StagedDir,
+    period: &'a Period,
+    formats: &'a [OutputFormat],
+    templates: &'a templates::Templates,
+    results: &'a views::Results<'a>,
+    targets: &'a [inputs::SlaTarget],
+    files: &'a HashMap<String, String>,
+}
+
+impl Page<'_> {
+    /// Renders and writes one client's report in every format; returns its index line.
+    fn client(&self, client: &inputs::Client) -> Result<views::IndexRow> {
+        let id = &client.id;
+        let file = &self.files[id];
+        let view = views::client(client, file, self.period, self.results, self.targets)?;
+        let row = views::IndexRow::new(&view);
+        // One conversion for every format.
+        let context = Value::from_serialize(&view);
+        for &format in self.formats {
+            let text = self
+                .templates
+                .render(format, "client", &context)
+                .with_context(|| format!("the report of client '{id}'"))?;
+            self.folder.write(
+                Path::new(&format!("{file}.{}", format.extension())),
+                text.as_bytes(),
+            )?;
+        }
+        Ok(row)
+    }
 }
 
 /// The last complete period of the data: the latest `created_at` month, minus one.

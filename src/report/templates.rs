@@ -78,12 +78,7 @@ impl Templates {
     }
 
     /// Renders `<name>.<md|html>.j2` with a context.
-    pub fn render(
-        &self,
-        format: OutputFormat,
-        name: &str,
-        context: &impl serde::Serialize,
-    ) -> Result<String> {
+    pub fn render(&self, format: OutputFormat, name: &str, context: &Value) -> Result<String> {
         let file = format!("{name}.{}.j2", format.extension());
         let template = self
             .env
@@ -91,7 +86,7 @@ impl Templates {
             .map_err(|e| anyhow!("{e}"))
             .with_context(|| format!("cannot load template {file}"))?;
         let mut text = template
-            .render(Value::from_serialize(context))
+            .render(context)
             .map_err(|e| anyhow!("{e}"))
             .with_context(|| format!("cannot render template {file}"))?;
         if !text.ends_with('\n') {
