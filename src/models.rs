@@ -49,7 +49,7 @@ pub struct Model {
 pub struct Models {
     ctx: SessionContext,
     pub models: Vec<Model>,
-    _reservation: Option<MemoryReservation>,
+    reservation: Option<MemoryReservation>,
     spill: Option<tempfile::TempDir>,
 }
 
@@ -124,7 +124,7 @@ pub async fn materialise(
     let mut run = Models {
         ctx: ctx.clone(),
         models: Vec::new(),
-        _reservation: budget
+        reservation: budget
             .map(|_| MemoryConsumer::new("mspkpi models").register(&ctx.runtime_env().memory_pool)),
         spill: None,
     };
@@ -158,7 +158,7 @@ pub async fn materialise(
             Read::Memory { schema, partitions } => {
                 let rows = partitions.iter().flatten().map(RecordBatch::num_rows).sum();
                 let bytes = partitions.iter().flatten().map(batch_bytes).sum();
-                if let Some(reservation) = &mut run._reservation {
+                if let Some(reservation) = &mut run.reservation {
                     reservation.grow(bytes);
                 }
                 let table = MemTable::try_new(schema, partitions)?;
@@ -284,10 +284,8 @@ async fn read_partition(
             writer.write(&batch).await?;
             continue;
         }
-        let held = shared
-            .held
-            .fetch_add(batch_bytes(&batch), Ordering::Relaxed)
-            + batch_bytes(&batch);
+        let bytes = batch_bytes(&batch);
+        let held = shared.held.fetch_add(bytes, Ordering::Relaxed) + bytes;
         batches.push(batch);
         if shared.budget.is_some_and(|b| held > b) {
             shared.spilling.store(true, Ordering::Relaxed);
