@@ -3,6 +3,8 @@
 //! The binary is a thin shell over these modules; tests call them directly.
 
 pub mod catalog;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod commands;
 pub mod export;
 pub mod generator;

@@ -22,6 +22,10 @@ enum Command {
     Export(commands::export::ExportArgs),
     Functions(commands::functions::FunctionsArgs),
     Validate(commands::validate::ValidateArgs),
+    #[cfg(feature = "cluster")]
+    Scheduler(commands::cluster::SchedulerArgs),
+    #[cfg(feature = "cluster")]
+    Executor(commands::cluster::ExecutorArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +63,10 @@ fn main() -> ExitCode {
             Command::Export(args) => commands::export::run(args).await,
             Command::Functions(args) => commands::functions::run(args),
             Command::Validate(_) => Ok(()),
+            #[cfg(feature = "cluster")]
+            Command::Scheduler(args) => commands::cluster::run_scheduler(args).await,
+            #[cfg(feature = "cluster")]
+            Command::Executor(args) => commands::cluster::run_executor(args).await,
         }
     }));
     match result {

@@ -27,6 +27,7 @@ use futures::StreamExt;
 use parquet::arrow::AsyncArrowWriter;
 
 use crate::saved_queries::{SavedQuery, Scope};
+use crate::session::{self, EngineOptions};
 
 /// Where a model's rows went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,9 +66,13 @@ impl Drop for Models {
     }
 }
 
-/// How much memory the models may hold (`None`: no bound).
-pub fn budget(memory_limit: Option<usize>) -> Option<usize> {
-    memory_limit.map(|limit| limit / 2)
+/// How much memory the models may hold (`None`: no bound). On a cluster, none: the
+/// executors are other processes, so every model goes to Parquet they can read.
+pub fn budget(engine: &EngineOptions) -> Option<usize> {
+    if engine.on_cluster() {
+        return Some(0);
+    }
+    engine.memory_limit.map(|limit| limit / 2)
 }
 
 /// The order in which models can run: each after the models it reads.
@@ -144,17 +149,20 @@ pub async fn materialise(
                 "saved query {model} is a model named like a table of the data: rename one of them"
             );
         }
-        let frame = model.frame(ctx, values).await?;
-        let streams = frame
-            .execute_stream_partitioned()
-            .await
-            .with_context(|| format!("saved query {model}"))?;
         let left = budget.map(|b| b.saturating_sub(run.held()));
         let spill = run.spill.as_ref().map(|d| d.path());
-        let (rows, bytes, storage) = match read(streams, left, spill, &model.name)
-            .await
-            .with_context(|| format!("saved query {model}"))?
-        {
+        let what = format!("saved query {model}");
+        let read = session::rerun_if_executor_lost(&what, || async {
+            let frame = model.frame(ctx, values).await?;
+            let streams = frame
+                .execute_stream_partitioned()
+                .await
+                .with_context(|| format!("saved query {model}"))?;
+            read(streams, left, spill, &model.name)
+                .await
+                .with_context(|| format!("saved query {model}"))
+        });
+        let (rows, bytes, storage) = match read.await? {
             Read::Memory { schema, partitions } => {
                 let rows = partitions.iter().flatten().map(RecordBatch::num_rows).sum();
                 let bytes = partitions.iter().flatten().map(batch_bytes).sum();
@@ -327,10 +335,12 @@ async fn read(
         std::fs::create_dir_all(&folder)
             .with_context(|| format!("cannot create {}", folder.display()))?;
     }
+    let budget = budget.filter(|_| spill.is_some());
     let shared = Arc::new(Shared {
-        budget: budget.filter(|_| spill.is_some()),
+        budget,
         held: AtomicUsize::new(0),
-        spilling: AtomicBool::new(false),
+        // With no room at all, even a model without rows goes to files.
+        spilling: AtomicBool::new(budget == Some(0)),
     });
     let mut tasks = tokio::task::JoinSet::new();
     for (i, stream) in streams.into_iter().enumerate() {

@@ -5,11 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use arrow::array::{Date32Array, RecordBatch};
-use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{Datelike, Months, NaiveDate};
-use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::datasource::ViewTable;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder};
+use datafusion::prelude::{SessionContext, col, lit};
+use datafusion::scalar::ScalarValue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Grain {
@@ -126,37 +126,31 @@ fn days(date: NaiveDate) -> i32 {
 /// the first day of the period that contains it and the first day after that period.
 /// Saved queries join on `month = local_month(...)` and group by `period`, so one query
 /// text serves months and quarters.
+///
+/// The table is a view over a VALUES list rather than a table in memory, because a
+/// plan that reads it must also travel to a cluster's scheduler, and a view's plan
+/// serializes where a memory table does not.
 pub fn register_periods(ctx: &SessionContext, grain: Grain) -> Result<()> {
     let first = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default();
-    let months: Vec<NaiveDate> = (0..12 * 111).map(|i| first + Months::new(i)).collect();
-    let periods: Vec<Period> = months
-        .iter()
-        .map(|&m| Period::containing(m, grain))
+    let rows: Vec<Vec<Expr>> = (0..12 * 111)
+        .map(|i| {
+            let month = first + Months::new(i);
+            let period = Period::containing(month, grain);
+            [month, period.start, period.end()]
+                .into_iter()
+                .map(|day| lit(ScalarValue::Date32(Some(days(day)))))
+                .collect()
+        })
         .collect();
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("month", DataType::Date32, false),
-        Field::new("period", DataType::Date32, false),
-        Field::new("period_end", DataType::Date32, false),
-    ]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(Date32Array::from_iter_values(
-                months.iter().map(|&m| days(m)),
-            )),
-            Arc::new(Date32Array::from_iter_values(
-                periods.iter().map(|p| days(p.start)),
-            )),
-            Arc::new(Date32Array::from_iter_values(
-                periods.iter().map(|p| days(p.end())),
-            )),
-        ],
-    )?;
+    let plan = LogicalPlanBuilder::values(rows)?
+        .project([
+            col("column1").alias("month"),
+            col("column2").alias("period"),
+            col("column3").alias("period_end"),
+        ])?
+        .build()?;
     ctx.deregister_table("periods")?;
-    ctx.register_table(
-        "periods",
-        Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
-    )?;
+    ctx.register_table("periods", Arc::new(ViewTable::new(plan, None)))?;
     Ok(())
 }
 

@@ -378,11 +378,14 @@ impl SavedQuery {
         ctx: &SessionContext,
         values: &HashMap<String, ScalarValue>,
     ) -> Result<Vec<RecordBatch>> {
-        self.frame(ctx, values)
-            .await?
-            .collect()
-            .await
-            .with_context(|| format!("saved query {self}"))
+        crate::session::rerun_if_executor_lost(&format!("saved query {self}"), || async {
+            self.frame(ctx, values)
+                .await?
+                .collect()
+                .await
+                .with_context(|| format!("saved query {self}"))
+        })
+        .await
     }
 }
 
@@ -511,16 +514,15 @@ pub fn period_params(period: &crate::period::Period) -> HashMap<String, ScalarVa
 }
 
 /// Materialises the models, then runs every other query once and splits the
-/// client-scope results per client. `memory_limit` is the engine's (the models' budget
-/// is part of it).
+/// client-scope results per client. `budget` is the memory the models may hold
+/// ([`crate::models::budget`]).
 pub async fn run_all(
     ctx: &SessionContext,
     queries: &[SavedQuery],
     values: &HashMap<String, ScalarValue>,
-    memory_limit: Option<usize>,
+    budget: Option<usize>,
     mut progress: impl FnMut(&SavedQuery),
 ) -> Result<Vec<QueryResult>> {
-    let budget = crate::models::budget(memory_limit);
     let _models = crate::models::materialise(ctx, queries, values, budget, &mut progress).await?;
     let mut results = Vec::new();
     for query in queries.iter().filter(|q| q.scope != Scope::Model) {

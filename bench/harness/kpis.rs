@@ -335,8 +335,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() {
     let args = args();
     let engine = EngineOptions {
-        memory_limit: None,
         threads: Some(args.threads),
+        ..Default::default()
     };
     let ctx = session::context(&engine).expect("session");
     eprintln!("building {} in-memory rows ...", args.rows);

@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod demo;
 pub mod export;
 pub mod functions;

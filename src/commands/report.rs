@@ -15,17 +15,28 @@ pub struct EngineArgs {
     /// Memory limit of the query engine (e.g. 2G); beyond it, work spills to disk.
     #[arg(long, value_parser = parse_memory)]
     pub memory_limit: Option<usize>,
-    /// Worker threads (default: the number of cores).
+    /// Worker threads (default: the number of cores); with --cluster, the partitions
+    /// the client plans with.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Run the queries on a Ballista cluster: its scheduler's df://HOST:PORT. Memory is
+    /// then each executor's own --memory-limit.
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
 }
 
 impl EngineArgs {
-    pub fn options(&self) -> EngineOptions {
-        EngineOptions {
+    pub fn options(&self) -> Result<EngineOptions> {
+        if self.cluster.is_some() && self.memory_limit.is_some() {
+            anyhow::bail!(
+                "--memory-limit bounds this process's engine, which does not run the queries under --cluster: give each executor its own --memory-limit"
+            );
+        }
+        Ok(EngineOptions {
             memory_limit: self.memory_limit,
             threads: self.threads,
-        }
+            cluster: self.cluster.clone(),
+        })
     }
 }
 
@@ -78,7 +89,7 @@ pub async fn run(args: ReportArgs) -> Result<()> {
         queries: args.queries,
         templates: args.templates,
         out: args.out,
-        engine: args.engine.options(),
+        engine: args.engine.options()?,
         currency: args.currency,
     };
     let summary = report::run(&options).await?;

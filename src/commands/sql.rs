@@ -148,10 +148,10 @@ async fn execute_script(
 }
 
 pub async fn run(args: SqlArgs) -> Result<()> {
-    let engine = args.engine.options();
+    let engine = args.engine.options()?;
     let (ctx, sources) = match &args.data {
         Some(data) => session::open(data, &engine).await?,
-        None => (session::context(&engine)?, Vec::new()),
+        None => (session::connect(&engine).await?, Vec::new()),
     };
     // The month-to-period table the saved queries join, so their text runs here too.
     let grain = args.period.as_ref().map_or(Grain::Month, |p| p.grain);
@@ -163,7 +163,7 @@ pub async fn run(args: SqlArgs) -> Result<()> {
         Some(period) => {
             let queries = saved_queries::load(args.queries.as_deref())?;
             let params = saved_queries::period_params(period);
-            let budget = models::budget(engine.memory_limit);
+            let budget = models::budget(&engine);
             let materialised = models::materialise(&ctx, &queries, &params, budget, |_| {});
             Some(integrity::guarded(&sources, materialised).await?)
         }

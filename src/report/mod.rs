@@ -20,6 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use minijinja::Value;
 
 use crate::integrity;
+use crate::models;
 use crate::period::{self, Period};
 use crate::results::Table;
 use crate::saved_queries::{self, QueryResult, SavedQuery};
@@ -119,7 +120,7 @@ async fn run_queries(
     period::register_periods(ctx, period.grain)?;
     let bar = progress_bar(queries.len() as u64);
     let params = saved_queries::period_params(period);
-    let results = saved_queries::run_all(ctx, queries, &params, engine.memory_limit, |q| {
+    let results = saved_queries::run_all(ctx, queries, &params, models::budget(engine), |q| {
         bar.set_message(format!("query {}", q.name));
         bar.inc(1);
     })

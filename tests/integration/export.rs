@@ -18,7 +18,7 @@ async fn exported(data: &Path, period: &str, threads: usize) -> String {
     let queries = saved_queries::load(None).unwrap();
     let engine = EngineOptions {
         threads: Some(threads),
-        memory_limit: None,
+        ..Default::default()
     };
     let (results, _, _) = report::collect(data, &period, &queries, &engine)
         .await

@@ -5,6 +5,8 @@
 mod bad_input;
 mod browser;
 mod cli;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod common;
 mod export;
 mod foundation;

@@ -101,7 +101,7 @@ async fn a_model_beyond_its_budget_is_spilled_to_parquet_and_removed_after_the_r
     for budget in [None, Some(64 << 10)] {
         let engine = session::EngineOptions {
             threads: Some(3),
-            memory_limit: None,
+            ..Default::default()
         };
         let (ctx, _) = session::open(dir.path(), &engine).await.unwrap();
         mspkpi::period::register_periods(&ctx, period.grain).unwrap();

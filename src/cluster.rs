@@ -1,0 +1,265 @@
+//! Running on an Apache DataFusion Ballista cluster: the scheduler and executor
+//! processes, with every mspkpi function registered, and the client session that
+//! plans a query locally and hands it to the scheduler.
+//!
+//! The functions keep no state, so a plan names them and each node resolves the names
+//! in its own registry: nothing but registration is needed on every node. Ballista has
+//! no authentication of its own; a cluster belongs on a private network.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::start_server;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+/// The scheduler process's settings.
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    pub bind: String,
+    pub port: u16,
+    /// An executor silent for this long is taken as lost and its tasks run elsewhere.
+    pub executor_timeout: Duration,
+}
+
+/// An executor process's settings.
+#[derive(Debug, Clone)]
+pub struct ExecutorOptions {
+    /// The scheduler's `HOST:PORT`.
+    pub scheduler: String,
+    pub bind: String,
+    /// The Arrow Flight port (results and shuffles).
+    pub port: u16,
+    /// The gRPC port (tasks from the scheduler).
+    pub grpc_port: u16,
+    /// Tasks run at once (default: the number of cores).
+    pub concurrency: Option<usize>,
+    /// Memory of the executor's tasks together; beyond it, they spill.
+    pub memory_limit: Option<usize>,
+    pub heartbeat: Duration,
+}
+
+/// The log lines of the cluster's processes go to stderr (`RUST_LOG` overrides the
+/// level).
+pub fn init_logging() {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .target(env_logger::Target::Stderr)
+        .try_init();
+}
+
+/// Ballista serves anyone who reaches its ports.
+fn warn_if_exposed(bind: &str) {
+    let local = bind == "localhost"
+        || bind
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !local {
+        log::warn!(
+            "listening on {bind}: Ballista has no authentication, so anyone who can reach \
+             this address can run queries and read the data; keep the cluster on a \
+             private network"
+        );
+    }
+}
+
+/// Fails with a clear message when `bind:port` cannot be listened on.
+fn check_free(bind: &str, port: u16, what: &str) -> Result<SocketAddr> {
+    let address = format!("{bind}:{port}");
+    let listener = TcpListener::bind(&address)
+        .with_context(|| format!("the {what} cannot listen on {address} (is the port taken?)"))?;
+    listener
+        .local_addr()
+        .with_context(|| format!("the {what} cannot listen on {address}"))
+}
+
+/// Every mspkpi function, beside DataFusion's own, in a form an executor decodes plans
+/// with.
+fn function_registry() -> BallistaFunctionRegistry {
+    let mut registry = BallistaFunctionRegistry::default();
+    for function in mspkpi_udfs::aggregate_functions() {
+        registry
+            .aggregate_functions
+            .insert(function.name().to_string(), function);
+    }
+    for function in mspkpi_udfs::scalar_functions() {
+        registry
+            .scalar_functions
+            .insert(function.name().to_string(), function);
+    }
+    registry
+}
+
+/// The scheduler's session for a client's config: DataFusion's defaults, the mspkpi
+/// functions and the object stores.
+fn scheduler_session(
+    config: SessionConfig,
+) -> datafusion::error::Result<datafusion::execution::SessionState> {
+    let mut state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(config)
+        .with_runtime_env(RuntimeEnvBuilder::new().build_arc()?)
+        .build();
+    mspkpi_udfs::register_all(&mut state)?;
+    Ok(state)
+}
+
+/// Runs a scheduler until SIGTERM or Ctrl-C.
+pub async fn run_scheduler(options: &SchedulerOptions) -> Result<()> {
+    warn_if_exposed(&options.bind);
+    let address = check_free(&options.bind, options.port, "scheduler")?;
+    let timeout = options.executor_timeout.as_secs().max(1);
+    let mut config = SchedulerConfig::default()
+        .with_hostname(options.bind.clone())
+        .with_port(options.port)
+        .with_override_config_producer(Arc::new(SessionConfig::new_with_ballista))
+        .with_override_session_builder(Arc::new(scheduler_session));
+    config.bind_host = options.bind.clone();
+    config.executor_timeout_seconds = timeout;
+    // Look for silent executors often enough that a lost one is noticed within the
+    // timeout, not a default 15 s later.
+    config.expire_dead_executor_interval_seconds = (timeout / 2).clamp(1, 15);
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .context("cannot set up the scheduler's cluster state")?;
+    log::info!("mspkpi scheduler on {address}, executor timeout {timeout} s");
+    tokio::select! {
+        served = start_server(cluster, address, Arc::new(config)) => {
+            served.with_context(|| format!("the scheduler on {address} stopped"))
+        }
+        _ = shutdown_signal() => {
+            log::info!("mspkpi scheduler stopping");
+            Ok(())
+        }
+    }
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Splits `HOST:PORT`.
+fn host_and_port(text: &str) -> Result<(String, u16)> {
+    let text = text.trim_start_matches("df://");
+    let (host, port) = text
+        .rsplit_once(':')
+        .with_context(|| format!("'{text}' is not HOST:PORT"))?;
+    let port = port
+        .parse()
+        .with_context(|| format!("'{port}' in '{text}' is not a port number"))?;
+    Ok((host.to_string(), port))
+}
+
+/// Fails fast, naming the address, when nothing listens at the scheduler's port.
+async fn check_reachable(host: &str, port: u16, what: &str) -> Result<()> {
+    let address = format!("{host}:{port}");
+    match tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::net::TcpStream::connect(&address),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => bail!("cannot reach the {what} at {address}: {e}"),
+        Err(_) => bail!("cannot reach the {what} at {address}: no answer in 10 s"),
+    }
+}
+
+/// Runs an executor until SIGTERM or Ctrl-C, or until the scheduler asks it to stop.
+pub async fn run_executor(options: &ExecutorOptions) -> Result<()> {
+    warn_if_exposed(&options.bind);
+    let (scheduler_host, scheduler_port) = host_and_port(&options.scheduler)?;
+    check_free(&options.bind, options.port, "executor")?;
+    check_free(&options.bind, options.grpc_port, "executor")?;
+    check_reachable(&scheduler_host, scheduler_port, "scheduler").await?;
+    let mut config = ExecutorProcessConfig {
+        bind_host: options.bind.clone(),
+        port: options.port,
+        grpc_port: options.grpc_port,
+        scheduler_host,
+        scheduler_port,
+        scheduler_connect_timeout_seconds: 10,
+        executor_heartbeat_interval_seconds: options.heartbeat.as_secs().max(1),
+        memory_pool_size: options.memory_limit.map(|m| m as u64),
+        override_function_registry: Some(Arc::new(function_registry())),
+        override_config_producer: Some(Arc::new(SessionConfig::new_with_ballista)),
+        print_thread_info: false,
+        ..Default::default()
+    };
+    if let Some(concurrency) = options.concurrency {
+        config.vcores = concurrency.max(1);
+    }
+    log::info!(
+        "mspkpi executor {} on {}:{} (gRPC {}), scheduler {}",
+        config.executor_id,
+        options.bind,
+        options.port,
+        options.grpc_port,
+        options.scheduler
+    );
+    start_executor_process(Arc::new(config))
+        .await
+        .with_context(|| format!("the executor (scheduler {})", options.scheduler))
+}
+
+/// A client session whose queries run on the cluster at `url` (`df://HOST:PORT`):
+/// planned here, executed by the executors.
+pub async fn connect(
+    url: &str,
+    local: datafusion::execution::SessionState,
+) -> Result<SessionContext> {
+    let (host, port) = host_and_port(url)?;
+    check_reachable(&host, port, "scheduler").await?;
+    let ctx = SessionContext::remote_with_state(url, local)
+        .await
+        .with_context(|| format!("cannot connect to the cluster at {url}"))?;
+    register_again(&ctx)?;
+    Ok(ctx)
+}
+
+/// An in-process cluster (one scheduler, one executor) over `local`: for tests.
+pub async fn standalone(local: datafusion::execution::SessionState) -> Result<SessionContext> {
+    let ctx = SessionContext::standalone_with_state(local)
+        .await
+        .context("cannot start an in-process cluster")?;
+    register_again(&ctx)?;
+    Ok(ctx)
+}
+
+/// Ballista's upgrade of a session replaces its function maps with DataFusion's
+/// defaults: the mspkpi functions go back in.
+fn register_again(ctx: &SessionContext) -> Result<()> {
+    mspkpi_udfs::register_all(&mut *ctx.state_ref().write())
+        .context("cannot register the mspkpi functions")
+}
+
+/// The session config a cluster client starts from.
+pub fn client_config() -> SessionConfig {
+    SessionConfig::new_with_ballista()
+}
