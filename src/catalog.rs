@@ -1,7 +1,8 @@
 //! Registers a data directory's tables in a DataFusion session, checked against the
 //! canonical schema.
 //!
-//! Each table is a folder (hive partitions allowed) or a single `.parquet` file. Every
+//! Each table is a folder (hive partitions allowed) or a single `.parquet` file, on the
+//! local disk or below an object-store prefix (`s3://bucket/data/`). Every
 //! file's footer is read first, so a truncated or non-Parquet file is reported by its
 //! path (parquet-rs's own errors do not name the file), and each column is checked
 //! file by file. Compatible types (any integer width, any timestamp unit, a timestamp
@@ -19,10 +20,14 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::prelude::{SessionContext, cast, col, lit};
 use datafusion::scalar::ScalarValue;
+use futures::{StreamExt, TryStreamExt};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
+use crate::location::Location;
+use crate::object_stores;
 use crate::schema::{self, Kind, TABLES, Table};
 
 /// Where a table's data lives.
@@ -30,8 +35,8 @@ use crate::schema::{self, Kind, TABLES, Table};
 pub struct TableSource {
     pub name: String,
     /// The folder or the single file.
-    pub location: PathBuf,
-    pub files: Vec<PathBuf>,
+    pub location: Location,
+    pub files: Vec<Location>,
     /// Hive partition keys (`month` for `month=2026-10/`), outermost first.
     pub partitions: Vec<String>,
 }
@@ -40,7 +45,7 @@ pub struct TableSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaProblem {
     pub table: String,
-    pub file: Option<PathBuf>,
+    pub file: Option<Location>,
     pub column: Option<String>,
     pub message: String,
 }
@@ -49,7 +54,7 @@ impl fmt::Display for SchemaProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "table '{}'", self.table)?;
         if let Some(file) = &self.file {
-            write!(f, ", file {}", file.display())?;
+            write!(f, ", file {file}")?;
         }
         if let Some(column) = &self.column {
             write!(f, ", column '{column}'")?;
@@ -104,7 +109,14 @@ fn partition_keys(root: &Path, file: &Path) -> Vec<String> {
 
 /// Lists the data directory's tables, reads every file's footer and checks each
 /// canonical table's columns. Does not stop at the first problem.
-pub fn inspect(dir: &Path) -> Result<Inspection> {
+pub async fn inspect(data: &Location) -> Result<Inspection> {
+    match data {
+        Location::Local(dir) => inspect_folder(dir),
+        Location::Object(_) => inspect_objects(data).await,
+    }
+}
+
+fn inspect_folder(dir: &Path) -> Result<Inspection> {
     if !dir.is_dir() {
         anyhow::bail!(
             "data directory {} does not exist or is not a folder",
@@ -129,20 +141,7 @@ pub fn inspect(dir: &Path) -> Result<Inspection> {
         }
     }
     names.sort();
-    for table in &TABLES {
-        if table.required && !names.iter().any(|n| n == table.name) {
-            inspection.problems.push(SchemaProblem {
-                table: table.name.into(),
-                file: None,
-                column: None,
-                message: format!(
-                    "missing: expected a folder {0}/{1}/ or a file {0}/{1}.parquet",
-                    dir.display(),
-                    table.name
-                ),
-            });
-        }
-    }
+    missing_tables(&dir.display().to_string(), &names, &mut inspection.problems);
     for name in names {
         let folder = dir.join(&name);
         let (location, mut files) = if folder.is_dir() {
@@ -167,31 +166,192 @@ pub fn inspect(dir: &Path) -> Result<Inspection> {
             });
             continue;
         }
-        let canonical = schema::table(&name);
         for file in &files {
-            match read_footer(file) {
-                Err(message) => inspection.problems.push(SchemaProblem {
-                    table: name.clone(),
-                    file: Some(file.clone()),
-                    column: None,
-                    message,
-                }),
-                Ok(file_schema) => {
-                    if let Some(table) = canonical {
-                        let keys = partition_keys(&location, file);
-                        check_columns(table, &file_schema, &keys, file, &mut inspection.problems);
-                    }
-                }
-            }
+            let keys = partition_keys(&location, file);
+            check_file(
+                &name,
+                &file.as_path().into(),
+                read_footer(file),
+                &keys,
+                &mut inspection.problems,
+            );
         }
         inspection.tables.push(TableSource {
             name,
-            location,
-            files,
+            location: location.into(),
+            files: files.into_iter().map(Location::Local).collect(),
             partitions,
         });
     }
     Ok(inspection)
+}
+
+/// A problem for each required table that `names` lacks.
+fn missing_tables(root: &str, names: &[String], problems: &mut Vec<SchemaProblem>) {
+    let root = root.trim_end_matches('/');
+    for table in &TABLES {
+        if table.required && !names.iter().any(|n| n == table.name) {
+            problems.push(SchemaProblem {
+                table: table.name.into(),
+                file: None,
+                column: None,
+                message: format!(
+                    "missing: expected a folder {root}/{0}/ or a file {root}/{0}.parquet",
+                    table.name
+                ),
+            });
+        }
+    }
+}
+
+/// Records what is wrong with one file of a table: an unreadable footer, or columns
+/// of a canonical table that are missing or of the wrong type.
+fn check_file(
+    table: &str,
+    file: &Location,
+    footer: std::result::Result<SchemaRef, String>,
+    partition_keys: &[String],
+    problems: &mut Vec<SchemaProblem>,
+) {
+    match footer {
+        Err(message) => problems.push(SchemaProblem {
+            table: table.to_string(),
+            file: Some(file.clone()),
+            column: None,
+            message,
+        }),
+        Ok(file_schema) => {
+            if let Some(canonical) = schema::table(table) {
+                check_columns(canonical, &file_schema, partition_keys, file, problems);
+            }
+        }
+    }
+}
+
+/// Footers read at once from an object store.
+const FOOTER_READS: usize = 16;
+
+/// [`inspect`] for an object-store prefix: the objects listed once, each footer read
+/// with two ranged requests.
+async fn inspect_objects(data: &Location) -> Result<Inspection> {
+    let (store, prefix) = object_stores::store_for(data)?;
+    let mut objects: Vec<object_store::ObjectMeta> = store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|e| object_stores::explain(e, "cannot list", data))?;
+    objects.sort_by(|a, b| a.location.cmp(&b.location));
+    // Each object by its path below the prefix, hidden ones ('.', '_') left out.
+    let below: Vec<(Vec<String>, object_store::ObjectMeta)> = objects
+        .into_iter()
+        .filter_map(|meta| {
+            let parts: Vec<String> = meta
+                .location
+                .prefix_match(&prefix)?
+                .map(|p| p.as_ref().to_string())
+                .collect();
+            let hidden = parts
+                .iter()
+                .any(|p| p.starts_with('.') || p.starts_with('_'));
+            (!hidden && !parts.is_empty()).then_some((parts, meta))
+        })
+        .collect();
+    let mut names: Vec<String> = Vec::new();
+    for (parts, _) in &below {
+        let name = match parts.as_slice() {
+            [file] => match file.strip_suffix(".parquet") {
+                Some(stem) => stem.to_string(),
+                None => continue,
+            },
+            [folder, ..] => folder.clone(),
+            [] => continue,
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    let mut inspection = Inspection::default();
+    missing_tables(&data.to_string(), &names, &mut inspection.problems);
+    for name in names {
+        let single = format!("{name}.parquet");
+        let in_folder = |parts: &[String]| parts.len() > 1 && parts[0] == name;
+        let is_folder = below.iter().any(|(parts, _)| in_folder(parts));
+        let files: Vec<(&[String], &object_store::ObjectMeta)> = below
+            .iter()
+            .filter(|(parts, _)| {
+                if is_folder {
+                    in_folder(parts) && parts.last().is_some_and(|f| f.ends_with(".parquet"))
+                } else {
+                    parts.len() == 1 && parts[0] == single
+                }
+            })
+            .map(|(parts, meta)| (parts.as_slice(), meta))
+            .collect();
+        let location = data.join(if is_folder { &name } else { &single });
+        if files.is_empty() {
+            inspection.problems.push(SchemaProblem {
+                table: name.clone(),
+                file: None,
+                column: None,
+                message: format!("no .parquet files in {location}"),
+            });
+            continue;
+        }
+        let keys_of = |parts: &[String]| -> Vec<String> {
+            parts[..parts.len() - 1]
+                .iter()
+                .filter_map(|p| p.split_once('=').map(|(k, _)| k.to_string()))
+                .collect()
+        };
+        let footers: Vec<std::result::Result<SchemaRef, String>> = futures::stream::iter(
+            files
+                .iter()
+                .map(|(_, meta)| read_object_footer(store.as_ref(), meta)),
+        )
+        .buffered(FOOTER_READS)
+        .collect()
+        .await;
+        let mut sources = Vec::new();
+        for ((parts, _), footer) in files.iter().zip(footers) {
+            let file = data.join(&parts.join("/"));
+            check_file(
+                &name,
+                &file,
+                footer,
+                &keys_of(parts),
+                &mut inspection.problems,
+            );
+            sources.push(file);
+        }
+        inspection.tables.push(TableSource {
+            name,
+            location,
+            files: sources,
+            partitions: files
+                .first()
+                .map(|(parts, _)| keys_of(parts))
+                .unwrap_or_default(),
+        });
+    }
+    Ok(inspection)
+}
+
+async fn read_object_footer(
+    store: &dyn object_store::ObjectStore,
+    meta: &object_store::ObjectMeta,
+) -> std::result::Result<SchemaRef, String> {
+    if meta.size < 12 {
+        return Err(format!(
+            "not a Parquet file ({} bytes, truncated or empty)",
+            meta.size
+        ));
+    }
+    DFParquetMetadata::new(store, meta)
+        .fetch_schema()
+        .await
+        .map(Arc::new)
+        .map_err(|e| format!("not a readable Parquet file (truncated or corrupt?): {e}"))
 }
 
 /// The Arrow schema stored in a Parquet file's footer, or why it cannot be read.
@@ -250,14 +410,14 @@ fn check_columns(
     table: &Table,
     file_schema: &SchemaRef,
     partition_keys: &[String],
-    file: &Path,
+    file: &Location,
     problems: &mut Vec<SchemaProblem>,
 ) {
     let optional = table.optional_columns.iter().map(|c| (c, true));
     for (column, optional) in table.columns.iter().map(|c| (c, false)).chain(optional) {
         let problem = |message: String| SchemaProblem {
             table: table.name.into(),
-            file: Some(file.to_path_buf()),
+            file: Some(file.clone()),
             column: Some(column.name.into()),
             message,
         };
@@ -280,8 +440,8 @@ fn check_columns(
 /// Registers every table of the directory: canonical tables as views that cast to the
 /// canonical types, other tables (e.g. `calendars`) as they are. Any schema problem is
 /// an error that names the table, the file and the column.
-pub async fn register(ctx: &SessionContext, dir: &Path) -> Result<Vec<TableSource>> {
-    let inspection = inspect(dir)?;
+pub async fn register(ctx: &SessionContext, dir: &Location) -> Result<Vec<TableSource>> {
+    let inspection = inspect(dir).await?;
     if !inspection.problems.is_empty() {
         const SHOWN: usize = 5;
         let mut message: Vec<String> = inspection
@@ -295,8 +455,7 @@ pub async fn register(ctx: &SessionContext, dir: &Path) -> Result<Vec<TableSourc
             message.push(format!("... and {more} more"));
         }
         message.push(format!(
-            "(run `mspkpi validate --data {}` for a full report)",
-            dir.display()
+            "(run `mspkpi validate --data {dir}` for a full report)"
         ));
         anyhow::bail!("{}", message.join("\n"));
     }
@@ -310,8 +469,7 @@ pub async fn register_sources(ctx: &SessionContext, sources: &[TableSource]) -> 
         register_table(ctx, source).await.with_context(|| {
             format!(
                 "cannot register table '{}' from {}",
-                source.name,
-                source.location.display()
+                source.name, source.location
             )
         })?;
     }
@@ -319,13 +477,27 @@ pub async fn register_sources(ctx: &SessionContext, sources: &[TableSource]) -> 
 }
 
 async fn register_table(ctx: &SessionContext, source: &TableSource) -> Result<()> {
-    let location = source
-        .location
-        .canonicalize()
-        .with_context(|| format!("cannot resolve {}", source.location.display()))?;
-    let mut url_text = location.to_string_lossy().into_owned();
-    if location.is_dir() && !url_text.ends_with('/') {
-        url_text.push('/');
+    let mut url_text = match &source.location {
+        Location::Local(path) => {
+            let location = path
+                .canonicalize()
+                .with_context(|| format!("cannot resolve {}", path.display()))?;
+            let mut text = location.to_string_lossy().into_owned();
+            if location.is_dir() {
+                text.push('/');
+            }
+            text
+        }
+        Location::Object(url) => {
+            let mut text = url.to_string();
+            if !text.ends_with(".parquet") {
+                text.push('/');
+            }
+            text
+        }
+    };
+    if url_text.ends_with("//") {
+        url_text.pop();
     }
     let url = ListingTableUrl::parse(&url_text)?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))

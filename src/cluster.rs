@@ -21,6 +21,8 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::object_stores;
+
 /// The scheduler process's settings.
 #[derive(Debug, Clone)]
 pub struct SchedulerOptions {
@@ -105,7 +107,11 @@ fn scheduler_session(
     let mut state = SessionStateBuilder::new()
         .with_default_features()
         .with_config(config)
-        .with_runtime_env(RuntimeEnvBuilder::new().build_arc()?)
+        .with_runtime_env(
+            RuntimeEnvBuilder::new()
+                .with_object_store_registry(object_stores::registry())
+                .build_arc()?,
+        )
         .build();
     mspkpi_udfs::register_all(&mut state)?;
     Ok(state)
@@ -198,6 +204,12 @@ pub async fn run_executor(options: &ExecutorOptions) -> Result<()> {
     check_free(&options.bind, options.port, "executor")?;
     check_free(&options.bind, options.grpc_port, "executor")?;
     check_reachable(&scheduler_host, scheduler_port, "scheduler").await?;
+    // Shuffle files and spills; removed when the executor stops.
+    let work_dir = tempfile::Builder::new()
+        .prefix("mspkpi-executor-")
+        .tempdir()
+        .context("cannot create the executor's work folder")?;
+    let spill_to = work_dir.path().to_path_buf();
     let mut config = ExecutorProcessConfig {
         bind_host: options.bind.clone(),
         port: options.port,
@@ -207,7 +219,15 @@ pub async fn run_executor(options: &ExecutorOptions) -> Result<()> {
         scheduler_connect_timeout_seconds: 10,
         executor_heartbeat_interval_seconds: options.heartbeat.as_secs().max(1),
         memory_pool_size: options.memory_limit.map(|m| m as u64),
+        work_dir: Some(work_dir.path().display().to_string()),
         override_function_registry: Some(Arc::new(function_registry())),
+        // s3:// data and models, from the executor's own AWS environment.
+        override_runtime_producer: Some(Arc::new(move |_: &SessionConfig| {
+            RuntimeEnvBuilder::new()
+                .with_temp_file_path(spill_to.clone())
+                .with_object_store_registry(object_stores::registry())
+                .build_arc()
+        })),
         override_config_producer: Some(Arc::new(SessionConfig::new_with_ballista)),
         print_thread_info: false,
         ..Default::default()
@@ -223,9 +243,11 @@ pub async fn run_executor(options: &ExecutorOptions) -> Result<()> {
         options.grpc_port,
         options.scheduler
     );
-    start_executor_process(Arc::new(config))
+    let served = start_executor_process(Arc::new(config))
         .await
-        .with_context(|| format!("the executor (scheduler {})", options.scheduler))
+        .with_context(|| format!("the executor (scheduler {})", options.scheduler));
+    drop(work_dir);
+    served
 }
 
 /// A client session whose queries run on the cluster at `url` (`df://HOST:PORT`):

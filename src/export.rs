@@ -1,7 +1,8 @@
 //! KPI facts for a data warehouse: one row per (client, period, kpi, segment) with its
 //! value and n, as Parquet partitioned by period (`OUT/period=2026-10/`). A period's
 //! partition is written to a staging folder and swapped in, so a re-run replaces
-//! exactly that partition and a failed run changes nothing.
+//! exactly that partition and a failed run changes nothing. In an object store the
+//! partition is a single object, uploaded whole.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -10,8 +11,12 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
+use futures::TryStreamExt;
+use object_store::ObjectStoreExt;
 use parquet::arrow::ArrowWriter;
 
+use crate::location::Location;
+use crate::object_stores;
 use crate::period::Period;
 use crate::report::catalogue::Kpi;
 use crate::saved_queries::{QueryResult, Scope};
@@ -84,6 +89,46 @@ pub fn facts(results: &[QueryResult], catalogue: &[Kpi], period: &Period) -> Res
             Arc::new(Int64Array::from(n)),
         ],
     )?)
+}
+
+/// Writes the facts of a period to `out/period=<period>/part-0.parquet`, on the local
+/// disk or in an object store.
+pub async fn write_to(out: &Location, period: &Period, facts: &RecordBatch) -> Result<Location> {
+    match out {
+        Location::Local(folder) => write(folder, period, facts).map(Location::Local),
+        Location::Object(_) => write_object(out, period, facts).await,
+    }
+}
+
+/// The object-store export: the partition is one object, written in a single upload
+/// that appears whole or not at all (S3 has no rename to stage with). Other objects
+/// left in the partition by an earlier run are removed after it, so the partition
+/// then holds exactly this run's facts.
+async fn write_object(out: &Location, period: &Period, facts: &RecordBatch) -> Result<Location> {
+    let partition = out.join(&format!("period={period}"));
+    let object = partition.join("part-0.parquet");
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, facts.schema(), None)?;
+    writer.write(facts)?;
+    writer.close()?;
+    let (store, key) = object_stores::store_for(&object)?;
+    store
+        .put(&key, bytes.into())
+        .await
+        .map_err(|e| object_stores::explain(e, "cannot write", &object))?;
+    let (_, prefix) = object_stores::store_for(&partition)?;
+    let stale: Vec<object_store::ObjectMeta> = store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .with_context(|| format!("cannot list {partition}"))?;
+    for meta in stale.into_iter().filter(|m| m.location != key) {
+        store
+            .delete(&meta.location)
+            .await
+            .with_context(|| format!("cannot remove {} from {partition}", meta.location))?;
+    }
+    Ok(partition)
 }
 
 /// Writes the facts of a period to `out/period=<period>/part-0.parquet`.

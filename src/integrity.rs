@@ -12,9 +12,9 @@ use std::fmt;
 use std::fs::File;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use datafusion::error::DataFusionError;
 use futures::{FutureExt, StreamExt};
 use parquet::arrow::ProjectionMask;
@@ -25,6 +25,7 @@ use parquet::file::metadata::ColumnChunkMetaData;
 use parquet::file::statistics::Statistics;
 
 use crate::catalog::TableSource;
+use crate::location::Location;
 
 /// `MSPKPI_DEBUG=1` shows panic messages and backtraces, which are otherwise kept off
 /// the terminal.
@@ -127,7 +128,7 @@ fn carries_panic_text(error: &anyhow::Error) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DamagedFile {
     pub table: String,
-    pub file: PathBuf,
+    pub file: Location,
     pub row_group: Option<usize>,
     pub column: Option<String>,
     /// The decoder's error, or "" when it panicked (its text helps nobody).
@@ -144,7 +145,7 @@ impl DamagedFile {
         } else {
             "cannot decode data in"
         };
-        let mut text = format!("{what} {}", self.file.display());
+        let mut text = format!("{what} {}", self.file);
         match (&self.row_group, &self.column) {
             (Some(row_group), Some(column)) => {
                 text.push_str(&format!(" (row group {row_group}, column {column})"))
@@ -231,7 +232,7 @@ pub fn check_file(table: &str, path: &Path) -> Option<DamagedFile> {
     let damaged = |row_group: Option<usize>, column: Option<String>, detail: String| {
         Some(DamagedFile {
             table: table.to_string(),
-            file: path.to_path_buf(),
+            file: path.into(),
             row_group,
             column,
             detail,
@@ -290,16 +291,64 @@ pub fn check_file(table: &str, path: &Path) -> Option<DamagedFile> {
 pub async fn find_damaged(sources: &[TableSource]) -> Vec<DamagedFile> {
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
     let jobs = sources.iter().flat_map(|source| {
-        source.files.iter().map(|file| {
-            let (table, file) = (source.name.clone(), file.clone());
-            tokio::task::spawn_blocking(move || check_file(&table, &file))
-        })
+        source
+            .files
+            .iter()
+            .map(|file| check_location(source.name.clone(), file.clone()))
     });
     futures::stream::iter(jobs)
         .buffered(parallel)
-        .filter_map(|joined| async move { joined.ok().flatten() })
+        .filter_map(|damaged| async move { damaged })
         .collect()
         .await
+}
+
+/// [`check_file`] on a blocking thread; an object is first copied to a temporary
+/// file, since decoding every page reads all of it anyway.
+async fn check_location(table: String, file: Location) -> Option<DamagedFile> {
+    let copy = match &file {
+        Location::Local(_) => None,
+        Location::Object(_) => match download(&file).await {
+            Ok(copy) => Some(copy),
+            Err(error) => {
+                return Some(DamagedFile {
+                    table,
+                    file,
+                    row_group: None,
+                    column: None,
+                    detail: format!("cannot read: {}", crate::error_message(&error)),
+                    statistics: false,
+                });
+            }
+        },
+    };
+    let path = match (&file, &copy) {
+        (Location::Local(path), _) => path.clone(),
+        (_, Some(copy)) => copy.path().to_path_buf(),
+        (_, None) => return None,
+    };
+    let checked = tokio::task::spawn_blocking(move || check_file(&table, &path)).await;
+    checked
+        .ok()
+        .flatten()
+        .map(|damaged| DamagedFile { file, ..damaged })
+}
+
+/// An object's bytes in a temporary file, removed when dropped.
+async fn download(file: &Location) -> anyhow::Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let (store, path) = crate::object_stores::store_for(file)?;
+    let mut stream = object_store::ObjectStoreExt::get(store.as_ref(), &path)
+        .await
+        .map_err(|e| crate::object_stores::explain(e, "cannot read", file))?
+        .into_stream();
+    let mut copy = tempfile::NamedTempFile::new().context("cannot create a temporary file")?;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.with_context(|| format!("cannot read {file}"))?;
+        copy.write_all(&chunk)
+            .context("cannot write a temporary file")?;
+    }
+    Ok(copy)
 }
 
 /// The error to show for a failed run over `sources`: when damaged data can explain

@@ -1,6 +1,5 @@
 //! A DataFusion session with every mspkpi function and a data directory's tables.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -10,6 +9,8 @@ use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::catalog::{self, TableSource};
+use crate::location::Location;
+use crate::object_stores;
 
 /// How the engine runs.
 #[derive(Debug, Clone, Default)]
@@ -67,7 +68,8 @@ pub fn state(config: SessionConfig, options: &EngineOptions) -> Result<SessionSt
         // join's sorts can. Under a bound, joins of any size finish within it.
         config = config.set_bool("datafusion.optimizer.prefer_hash_join", false);
     }
-    let mut runtime = RuntimeEnvBuilder::new();
+    let mut runtime =
+        RuntimeEnvBuilder::new().with_object_store_registry(object_stores::registry());
     if let Some(limit) = options.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
     }
@@ -146,7 +148,7 @@ where
 
 /// A session over a data directory: its tables checked and registered.
 pub async fn open(
-    data: &Path,
+    data: &Location,
     options: &EngineOptions,
 ) -> Result<(SessionContext, Vec<TableSource>)> {
     let ctx = connect(options).await?;

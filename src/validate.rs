@@ -1,8 +1,8 @@
 //! `mspkpi validate`: the schema and data-quality rules, each problem with its count
 //! and up to five example keys, errors and warnings apart.
 
+use crate::location::Location;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use anyhow::Result;
 use arrow::array::{Array, AsArray};
@@ -375,8 +375,8 @@ async fn invalid_texts(
 }
 
 /// Checks a data directory. An error return means validation could not run at all.
-pub async fn validate(dir: &Path) -> Result<ValidationReport> {
-    let inspection = catalog::inspect(dir)?;
+pub async fn validate(dir: &Location) -> Result<ValidationReport> {
+    let inspection = catalog::inspect(dir).await?;
     let mut findings: Vec<Finding> = inspection
         .problems
         .iter()
@@ -388,7 +388,7 @@ pub async fn validate(dir: &Path) -> Result<ValidationReport> {
                 None => p.message.clone(),
             },
             count: 1,
-            examples: p.file.iter().map(|f| f.display().to_string()).collect(),
+            examples: p.file.iter().map(|f| f.to_string()).collect(),
         })
         .collect();
     let broken: Vec<&str> = inspection
@@ -420,8 +420,8 @@ pub async fn validate(dir: &Path) -> Result<ValidationReport> {
     let present = |name: &str| healthy.iter().any(|t| t.name == name);
     let where_of = |table: &str| -> String {
         match healthy.iter().find(|t| t.name == table) {
-            Some(t) if t.files.len() == 1 => t.files[0].display().to_string(),
-            Some(t) => format!("one of {} files in {}", t.files.len(), t.location.display()),
+            Some(t) if t.files.len() == 1 => t.files[0].to_string(),
+            Some(t) => format!("one of {} files in {}", t.files.len(), t.location),
             None => String::new(),
         }
     };
@@ -526,14 +526,14 @@ pub async fn validate(dir: &Path) -> Result<ValidationReport> {
             (
                 t.name.clone(),
                 TableSummary {
-                    location: t.location.display().to_string(),
+                    location: t.location.to_string(),
                     files: t.files.len(),
                 },
             )
         })
         .collect();
     Ok(ValidationReport {
-        data: dir.display().to_string(),
+        data: dir.to_string(),
         tables,
         findings,
     })

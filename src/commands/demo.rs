@@ -45,7 +45,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let period = report::last_complete_month(&data).await?;
     eprintln!("rendering the reports for {period} ...");
     let summary = report::run(&ReportOptions {
-        data: data.clone(),
+        data: data.clone().into(),
         period,
         clients: Vec::new(),
         formats: vec![OutputFormat::Markdown, OutputFormat::Html],

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::report::EngineArgs;
 use crate::export;
+use crate::location::Location;
 use crate::period::Period;
 use crate::report;
 use crate::saved_queries;
@@ -13,18 +14,18 @@ use crate::saved_queries;
 /// Writes the KPI facts of a period as Parquet, partitioned by period.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Data directory.
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Data directory: a local folder or an s3://bucket/prefix.
+    #[arg(long, value_parser = Location::parse)]
+    pub data: Location,
     /// The period: 2026-10 or 2026-Q3.
     #[arg(long, value_parser = Period::parse)]
     pub period: Period,
     /// Saved queries folder (default: the built-in queries).
     #[arg(long)]
     pub queries: Option<PathBuf>,
-    /// Output folder; the facts go to OUT/period=<period>/.
-    #[arg(long)]
-    pub out: PathBuf,
+    /// Output folder, local or s3://bucket/prefix; the facts go to OUT/period=<period>/.
+    #[arg(long, value_parser = Location::parse)]
+    pub out: Location,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -36,11 +37,11 @@ pub async fn run(args: ExportArgs) -> Result<()> {
         report::collect(&args.data, &args.period, &queries, &args.engine.options()?).await?;
     let catalogue = report::catalogue::catalogue(&queries);
     let facts = export::facts(&results, &catalogue, &args.period)?;
-    let partition = export::write(&args.out, &args.period, &facts)?;
+    let partition = export::write_to(&args.out, &args.period, &facts).await?;
     eprintln!(
         "wrote {} KPI facts to {} in {:.1} s",
         facts.num_rows(),
-        partition.display(),
+        partition,
         started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -4,6 +4,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 
+use crate::location::Location;
 use crate::period::Period;
 use crate::report::format::Currency;
 use crate::report::{self, OutputFormat, ReportOptions};
@@ -51,9 +52,10 @@ fn parse_formats(text: &str) -> Result<Formats> {
 /// Renders one report per client, an index and a team report for a period.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Data directory (one folder or file per table).
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Data directory (one folder or file per table): a local folder or an
+    /// s3://bucket/prefix.
+    #[arg(long, value_parser = Location::parse)]
+    pub data: Location,
     /// The period: a month (2026-10) or a quarter (2026-Q3), in each client's time zone.
     #[arg(long, value_parser = Period::parse)]
     pub period: Period,

@@ -13,6 +13,7 @@ use rustyline::error::ReadlineError;
 use super::report::EngineArgs;
 use crate::catalog::TableSource;
 use crate::integrity;
+use crate::location::Location;
 use crate::models;
 use crate::output::{self, Destination, OutputFormat};
 use crate::period::{Grain, Period};
@@ -23,9 +24,10 @@ use crate::session;
 /// without a query, an interactive shell.
 #[derive(Debug, Args)]
 pub struct SqlArgs {
-    /// Data directory whose tables are registered (one folder or file per table).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    /// Data directory whose tables are registered (one folder or file per table): a
+    /// local folder or an s3://bucket/prefix.
+    #[arg(long, value_parser = Location::parse)]
+    pub data: Option<Location>,
     /// The query to run.
     pub query: Option<String>,
     /// A file of SQL statements separated by `;`.

@@ -1,8 +1,7 @@
-use std::path::PathBuf;
-
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
+use crate::location::Location;
 use crate::validate;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -15,9 +14,9 @@ pub enum ValidateFormat {
 /// when clean, 1 when there are errors, 2 when it could not run.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Data directory.
-    #[arg(long)]
-    pub data: PathBuf,
+    /// Data directory: a local folder or an s3://bucket/prefix.
+    #[arg(long, value_parser = Location::parse)]
+    pub data: Location,
     #[arg(long, value_enum, default_value = "text")]
     pub format: ValidateFormat,
 }

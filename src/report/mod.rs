@@ -20,6 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use minijinja::Value;
 
 use crate::integrity;
+use crate::location::Location;
 use crate::models;
 use crate::period::{self, Period};
 use crate::results::Table;
@@ -63,7 +64,7 @@ impl OutputFormat {
 
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
-    pub data: PathBuf,
+    pub data: Location,
     pub period: Period,
     /// Only these clients (all active clients when empty).
     pub clients: Vec<String>,
@@ -101,7 +102,7 @@ pub type Collected = (
 /// Runs the saved queries for the period and returns their results, the session's
 /// clients and SLA targets. A failure that damaged data can explain names the file.
 pub async fn collect(
-    data: &Path,
+    data: &Location,
     period: &Period,
     queries: &[SavedQuery],
     engine: &EngineOptions,
@@ -112,7 +113,7 @@ pub async fn collect(
 
 async fn run_queries(
     ctx: &SessionContext,
-    data: &Path,
+    data: &Location,
     period: &Period,
     queries: &[SavedQuery],
     engine: &EngineOptions,
@@ -130,7 +131,7 @@ async fn run_queries(
         // Values outside a function's domain, or (from a damaged page that still
         // decodes) a time outside what a timestamp can hold.
         if ["out of range", "is invalid", "calendar spec", "time zone", "representable"].iter().any(|t| text.contains(t)) {
-            e.context(format!("the data has values the KPI functions reject: run `mspkpi validate --data {}` to list them", data.display()))
+            e.context(format!("the data has values the KPI functions reject: run `mspkpi validate --data {data}` to list them"))
         } else {
             e
         }
@@ -287,7 +288,7 @@ impl Page<'_> {
 
 /// The last complete period of the data: the latest `created_at` month, minus one.
 pub async fn last_complete_month(data: &Path) -> Result<Period> {
-    let (ctx, sources) = session::open(data, &EngineOptions::default()).await?;
+    let (ctx, sources) = session::open(&data.into(), &EngineOptions::default()).await?;
     let table = integrity::guarded(&sources, async {
         Table::from_batches(
             &ctx.sql("SELECT CAST(max(created_at) AS DATE) AS last FROM tickets")

@@ -47,7 +47,9 @@ async fn every_saved_query_gives_the_local_result_on_an_in_process_cluster() {
     };
     let state = session::state(mspkpi::cluster::client_config(), &engine).unwrap();
     let ctx = mspkpi::cluster::standalone(state).await.unwrap();
-    mspkpi::catalog::register(&ctx, dir.path()).await.unwrap();
+    mspkpi::catalog::register(&ctx, &dir.path().into())
+        .await
+        .unwrap();
     let period = Period::parse("2025-12").unwrap();
     mspkpi::period::register_periods(&ctx, period.grain).unwrap();
     let queries = saved_queries::load(None).unwrap();
@@ -69,7 +71,7 @@ async fn every_saved_query_gives_the_local_result_on_an_in_process_cluster() {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -77,7 +79,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16, within: Duration) -> bool {
+pub fn wait_for_port(port: u16, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -90,18 +92,25 @@ fn wait_for_port(port: u16, within: Duration) -> bool {
 
 /// A scheduler and executors on 127.0.0.1, each process's log in a file; all stopped
 /// when dropped, also when a test fails.
-struct Cluster {
+pub struct Cluster {
     logs: tempfile::TempDir,
     scheduler_port: u16,
     processes: Vec<(String, Child)>,
+    /// Variables every process gets (an object store's endpoint and credentials).
+    env: Vec<(String, String)>,
 }
 
 impl Cluster {
-    fn start(executors: usize) -> Cluster {
+    pub fn start(executors: usize) -> Cluster {
+        Cluster::start_with_env(executors, &[])
+    }
+
+    pub fn start_with_env(executors: usize, env: &[(String, String)]) -> Cluster {
         let mut cluster = Cluster {
             logs: tempfile::tempdir().unwrap(),
             scheduler_port: free_port(),
             processes: Vec::new(),
+            env: env.to_vec(),
         };
         let port = cluster.scheduler_port.to_string();
         cluster.spawn(
@@ -145,6 +154,7 @@ impl Cluster {
         let log = std::fs::File::create(self.logs.path().join(format!("{name}.log"))).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_mspkpi"))
             .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -152,11 +162,11 @@ impl Cluster {
         self.processes.push((name.to_string(), child));
     }
 
-    fn log(&self, name: &str) -> String {
+    pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.logs.path().join(format!("{name}.log"))).unwrap_or_default()
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("df://127.0.0.1:{}", self.scheduler_port)
     }
 
@@ -207,7 +217,7 @@ fn run(mut command: Command) -> Output {
 }
 
 /// Every file below `dir`, by its path below it, with its bytes.
-fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files: Vec<(PathBuf, Vec<u8>)> = walk(dir)
         .into_iter()
         .map(|f| {
@@ -221,7 +231,7 @@ fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
-fn assert_same_tree(actual: &Path, expected: &Path) {
+pub fn assert_same_tree(actual: &Path, expected: &Path) {
     let (actual, expected) = (tree(actual), tree(expected));
     let names = |t: &[(PathBuf, Vec<u8>)]| t.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
     assert_eq!(names(&actual), names(&expected));

@@ -20,7 +20,7 @@ async fn exported(data: &Path, period: &str, threads: usize) -> String {
         threads: Some(threads),
         ..Default::default()
     };
-    let (results, _, _) = report::collect(data, &period, &queries, &engine)
+    let (results, _, _) = report::collect(&data.into(), &period, &queries, &engine)
         .await
         .unwrap();
     let catalogue = report::catalogue::catalogue(&queries);

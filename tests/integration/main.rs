@@ -11,6 +11,9 @@ mod common;
 mod export;
 mod foundation;
 mod models;
+// Its cluster part needs the `cluster` feature.
+#[cfg(feature = "cluster")]
+mod object_store;
 mod readme;
 mod report;
 mod saved_queries;

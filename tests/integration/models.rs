@@ -103,7 +103,7 @@ async fn a_model_beyond_its_budget_is_spilled_to_parquet_and_removed_after_the_r
             threads: Some(3),
             ..Default::default()
         };
-        let (ctx, _) = session::open(dir.path(), &engine).await.unwrap();
+        let (ctx, _) = session::open(&dir.path().into(), &engine).await.unwrap();
         mspkpi::period::register_periods(&ctx, period.grain).unwrap();
         let run = models::materialise(&ctx, &queries, &params, budget, |_| {})
             .await
@@ -207,9 +207,10 @@ async fn a_declared_kpi_reaches_the_client_report_and_the_export() {
 
     let queries = saved_queries::load(Some(queries_dir.path())).unwrap();
     let period = Period::parse("2026-10").unwrap();
-    let (results, _, _) = report::collect(data.path(), &period, &queries, &Default::default())
-        .await
-        .unwrap();
+    let (results, _, _) =
+        report::collect(&data.path().into(), &period, &queries, &Default::default())
+            .await
+            .unwrap();
     let catalogue = report::catalogue::catalogue(&queries);
     let facts = export::facts(&results, &catalogue, &period).unwrap();
     let kpis = facts
@@ -264,9 +265,10 @@ async fn a_queries_folder_can_replace_a_built_in_model() {
     assert_eq!(queries.iter().filter(|q| q.name == "work_facts").count(), 1);
     assert!(queries.iter().any(|q| q.name == "ticket_facts"));
     let period = Period::parse("2026-10").unwrap();
-    let (results, _, _) = report::collect(data.path(), &period, &queries, &Default::default())
-        .await
-        .unwrap();
+    let (results, _, _) =
+        report::collect(&data.path().into(), &period, &queries, &Default::default())
+            .await
+            .unwrap();
     let efficiency = results
         .iter()
         .find(|r| r.query.name == "efficiency")
@@ -297,7 +299,7 @@ async fn models_that_read_each_other_in_a_cycle_are_an_error() {
     let b =
         saved_queries::SavedQuery::parse("b.sql", "-- name: b\n-- scope: model\nSELECT * FROM a\n")
             .unwrap();
-    let (ctx, _) = session::open(dir.path(), &Default::default())
+    let (ctx, _) = session::open(&dir.path().into(), &Default::default())
         .await
         .unwrap();
     let error = models::materialise(&ctx, &[a, b], &Default::default(), None, |_| {})

@@ -1,0 +1,167 @@
+//! Object stores: S3 (and S3-compatible stores) configured from the standard AWS
+//! environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//! `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, ...), created on first use
+//! of a bucket by every session of this process, local or a cluster's.
+//!
+//! No message names a credential's value: errors carry the URL and the store's own
+//! description of the failure, which holds no secret.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use datafusion::error::DataFusionError;
+use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::{ClientOptions, ObjectStore, RetryConfig};
+use url::Url;
+
+use crate::location::Location;
+
+/// The variables any one of which gives the S3 client its credentials (besides an
+/// EC2 instance role, found through the metadata service).
+const CREDENTIAL_SOURCES: [&str; 4] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+];
+
+fn env_is_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty())
+}
+
+fn env_is_true(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// The S3 store of a bucket, from the environment.
+pub fn s3(url: &Url) -> Result<Arc<dyn ObjectStore>> {
+    let bucket = url
+        .host_str()
+        .with_context(|| format!("{url} names no bucket"))?;
+    let anonymous = env_is_true("AWS_SKIP_SIGNATURE");
+    if !anonymous
+        && !CREDENTIAL_SOURCES.iter().any(|v| env_is_set(v))
+        && env_is_true("AWS_EC2_METADATA_DISABLED")
+    {
+        bail!(
+            "{url}: no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_SKIP_SIGNATURE=true for a public bucket)"
+        );
+    }
+    // Short timeouts and few retries: a wrong endpoint, or a machine without an
+    // instance role whose metadata service never answers, fails in seconds rather
+    // than after the client's default minutes of retries.
+    let options = ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(2))
+        .with_timeout(Duration::from_secs(120));
+    let retry = RetryConfig {
+        max_retries: 2,
+        retry_timeout: Duration::from_secs(8),
+        ..Default::default()
+    };
+    let mut builder = AmazonS3Builder::new()
+        .with_client_options(options)
+        .with_retry(retry);
+    // As `AmazonS3Builder::from_env` does, after the options above so that the
+    // environment (AWS_ALLOW_HTTP, proxies) overrides them.
+    for (key, value) in std::env::vars() {
+        if let Some(name) = key.strip_prefix("AWS_")
+            && let Ok(config) =
+                format!("aws_{}", name.to_ascii_lowercase()).parse::<AmazonS3ConfigKey>()
+        {
+            builder = builder.with_config(config, value);
+        }
+    }
+    let store = builder
+        .with_bucket_name(bucket)
+        .build()
+        .with_context(|| format!("cannot set up the S3 client for {url}"))?;
+    Ok(Arc::new(store))
+}
+
+/// The store holding a location, and the location's key in it.
+pub fn store_for(location: &Location) -> Result<(Arc<dyn ObjectStore>, object_store::path::Path)> {
+    match location {
+        Location::Object(url) => Ok((s3(url)?, location.object_path().unwrap_or_default())),
+        Location::Local(path) => {
+            let path = object_store::path::Path::from_filesystem_path(path)
+                .with_context(|| format!("{}: not a usable path", path.display()))?;
+            Ok((Arc::new(object_store::local::LocalFileSystem::new()), path))
+        }
+    }
+}
+
+/// DataFusion's registry, which also creates the store of an `s3://` bucket the first
+/// time a plan reads from it.
+#[derive(Debug, Default)]
+pub struct EnvironmentStores {
+    registered: DefaultObjectStoreRegistry,
+}
+
+impl ObjectStoreRegistry for EnvironmentStores {
+    fn register_store(
+        &self,
+        url: &Url,
+        store: Arc<dyn ObjectStore>,
+    ) -> Option<Arc<dyn ObjectStore>> {
+        self.registered.register_store(url, store)
+    }
+
+    fn deregister_store(&self, url: &Url) -> datafusion::error::Result<Arc<dyn ObjectStore>> {
+        self.registered.deregister_store(url)
+    }
+
+    fn get_store(&self, url: &Url) -> datafusion::error::Result<Arc<dyn ObjectStore>> {
+        match self.registered.get_store(url) {
+            Ok(store) => Ok(store),
+            Err(_) if url.scheme() == "s3" => {
+                let store = s3(url).map_err(|e| DataFusionError::External(e.into()))?;
+                let bucket = Url::parse(&format!("s3://{}", url.host_str().unwrap_or_default()))
+                    .map_err(|e| DataFusionError::External(e.into()))?;
+                self.registered.register_store(&bucket, store.clone());
+                Ok(store)
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// The registry every runtime of this process uses.
+pub fn registry() -> Arc<dyn ObjectStoreRegistry> {
+    Arc::new(EnvironmentStores::default())
+}
+
+/// An object store's error, said plainly where the cause is a common one (no
+/// credentials, no such bucket, access denied), with the location it concerns.
+pub fn explain(error: object_store::Error, what: &str, location: &Location) -> anyhow::Error {
+    let text = error.to_string();
+    let bucket = match location {
+        Location::Object(url) => url.host_str().unwrap_or_default().to_string(),
+        Location::Local(_) => String::new(),
+    };
+    let plain = if text.contains("NoSuchBucket") {
+        Some(format!("the bucket '{bucket}' does not exist"))
+    } else if text.contains("169.254.169.254") && !CREDENTIAL_SOURCES.iter().any(|v| env_is_set(v))
+    {
+        Some(
+            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the instance metadata service offered none)"
+                .to_string(),
+        )
+    } else if text.contains("AccessDenied") || text.contains("403 Forbidden") {
+        Some(format!(
+            "access to the bucket '{bucket}' was denied: check the credentials and their permissions"
+        ))
+    } else if text.contains("InvalidAccessKeyId") || text.contains("SignatureDoesNotMatch") {
+        Some(
+            "the AWS credentials were refused (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    match plain {
+        Some(plain) => anyhow::anyhow!("{what} {location}: {plain}"),
+        None => anyhow::Error::new(error).context(format!("{what} {location}")),
+    }
+}
