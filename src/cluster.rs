@@ -132,6 +132,9 @@ pub async fn run_scheduler(options: &SchedulerOptions) -> Result<()> {
     // Look for silent executors often enough that a lost one is noticed within the
     // timeout, not a default 15 s later.
     config.expire_dead_executor_interval_seconds = (timeout / 2).clamp(1, 15);
+    // With no executor left, fail the running jobs after the same time rather than
+    // Ballista's default 180 s (the client runs a query again once).
+    config.no_executors_grace_period_seconds = timeout;
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .context("cannot set up the scheduler's cluster state")?;

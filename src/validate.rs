@@ -374,8 +374,9 @@ async fn invalid_texts(
     Ok(bad)
 }
 
-/// Checks a data directory. An error return means validation could not run at all.
-pub async fn validate(dir: &Location) -> Result<ValidationReport> {
+/// Checks a data directory: its files here, its data rules on `engine` (locally or on
+/// a cluster). An error return means validation could not run at all.
+pub async fn validate(dir: &Location, engine: &EngineOptions) -> Result<ValidationReport> {
     let inspection = catalog::inspect(dir).await?;
     let mut findings: Vec<Finding> = inspection
         .problems
@@ -415,7 +416,7 @@ pub async fn validate(dir: &Location) -> Result<ValidationReport> {
         });
     }
     healthy.retain(|t| !damaged.iter().any(|d| d.table == t.name));
-    let ctx = session::context(&EngineOptions::default())?;
+    let ctx = session::connect(engine).await?;
     catalog::register_sources(&ctx, &healthy).await?;
     let present = |name: &str| healthy.iter().any(|t| t.name == name);
     let where_of = |table: &str| -> String {

@@ -1,6 +1,7 @@
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
+use super::report::EngineArgs;
 use crate::location::Location;
 use crate::validate;
 
@@ -19,11 +20,13 @@ pub struct ValidateArgs {
     pub data: Location,
     #[arg(long, value_enum, default_value = "text")]
     pub format: ValidateFormat,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// Returns whether the data has errors.
 pub async fn run(args: ValidateArgs) -> Result<bool> {
-    let report = validate::validate(&args.data).await?;
+    let report = validate::validate(&args.data, &args.engine.options()?).await?;
     match args.format {
         ValidateFormat::Text => print!("{}", report.text()),
         ValidateFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -73,7 +73,9 @@ async fn validate_finds_every_class_of_problem() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     healthy(d);
-    let clean = mspkpi::validate::validate(&d.into()).await.unwrap();
+    let clean = mspkpi::validate::validate(&d.into(), &Default::default())
+        .await
+        .unwrap();
     assert_eq!(clean.findings.len(), 0, "{}", clean.text());
 
     // Keys, times and values, all in one data set.
@@ -215,7 +217,9 @@ async fn validate_finds_every_class_of_problem() {
             ],
         ],
     );
-    let report = mspkpi::validate::validate(&d.into()).await.unwrap();
+    let report = mspkpi::validate::validate(&d.into(), &Default::default())
+        .await
+        .unwrap();
     let text = report.text();
     for expected in [
         "2 × duplicate ticket_id",

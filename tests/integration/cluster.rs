@@ -71,6 +71,120 @@ async fn every_saved_query_gives_the_local_result_on_an_in_process_cluster() {
     }
 }
 
+/// A result as text, row by row, floats to ten decimals as the .slt runner prints them.
+fn as_text(batches: &[arrow::array::RecordBatch]) -> Vec<String> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Float64Type};
+    let mut rows = Vec::new();
+    for batch in batches {
+        for row in 0..batch.num_rows() {
+            let cells: Vec<String> = batch
+                .columns()
+                .iter()
+                .map(|column| {
+                    if column.is_null(row) {
+                        "NULL".to_string()
+                    } else if column.data_type() == &DataType::Float64 {
+                        let value = column.as_primitive::<Float64Type>().value(row);
+                        format!("{}", (value * 1e10).round() / 1e10 + 0.0)
+                    } else {
+                        arrow::util::display::array_value_to_string(column, row).unwrap()
+                    }
+                })
+                .collect();
+            rows.push(cells.join(" "));
+        }
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slt_aggregate_queries_give_the_local_results_on_an_in_process_cluster() {
+    use sqllogictest::{DefaultColumnType, QueryExpect, Record, StatementExpect};
+    let engine = EngineOptions {
+        threads: Some(4),
+        ..Default::default()
+    };
+    let local = session::context(&engine).unwrap();
+    let state = session::state(mspkpi::cluster::client_config(), &engine).unwrap();
+    let cluster = mspkpi::cluster::standalone(state).await.unwrap();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/slt"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+            .collect();
+    files.sort();
+    let tables = tempfile::tempdir().unwrap();
+    let mut compared = 0;
+    for file in &files {
+        for record in sqllogictest::parse_file::<DefaultColumnType>(file).unwrap() {
+            match record {
+                Record::Statement {
+                    sql,
+                    expected: StatementExpect::Ok | StatementExpect::Count(_),
+                    ..
+                } => {
+                    local.sql(&sql).await.unwrap().collect().await.unwrap();
+                    // A table in the client's memory (or a table function's) does not
+                    // travel in a plan; a Parquet file of its rows does.
+                    let created = sql
+                        .trim()
+                        .strip_prefix("CREATE TABLE ")
+                        .and_then(|rest| rest.split_whitespace().next());
+                    let Some(name) = created else {
+                        // SET and the like: the same on both.
+                        cluster.sql(&sql).await.unwrap().collect().await.unwrap();
+                        continue;
+                    };
+                    let path = tables.path().join(format!("{name}.parquet"));
+                    local
+                        .sql(&format!(
+                            "COPY (SELECT * FROM {name}) TO '{}'",
+                            path.display()
+                        ))
+                        .await
+                        .unwrap()
+                        .collect()
+                        .await
+                        .unwrap();
+                    let _ = cluster.deregister_table(name);
+                    cluster
+                        .register_parquet(name, path.display().to_string(), Default::default())
+                        .await
+                        .unwrap();
+                }
+                Record::Query {
+                    sql,
+                    expected: QueryExpect::Results { .. },
+                    ..
+                } if !sql.trim_start().to_ascii_uppercase().starts_with("EXPLAIN") => {
+                    // (A plan differs on a cluster by design.)
+                    let mut expected =
+                        as_text(&local.sql(&sql).await.unwrap().collect().await.unwrap());
+                    let actual = match cluster.sql(&sql).await {
+                        Ok(frame) => frame.collect().await,
+                        Err(error) => Err(error),
+                    };
+                    let mut actual = match actual {
+                        Ok(batches) => as_text(&batches),
+                        Err(error) => panic!("{}: {sql}: {error}", file.display()),
+                    };
+                    // Without ORDER BY, rows may come in any order, here and there.
+                    if !sql.to_ascii_uppercase().contains("ORDER BY") {
+                        expected.sort();
+                        actual.sort();
+                    }
+                    assert_eq!(actual, expected, "{}: {sql}", file.display());
+                    compared += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(compared >= 30, "only {compared} queries compared");
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -266,6 +380,7 @@ fn report_on_scheduler_and_executor_processes_is_byte_identical_and_survives_a_l
         &local.path().join("2025-11"),
     );
     let before = tree(&remote.path().join("2025-11"));
+    same_export_sql_and_validate(data.path(), &url);
 
     // A second period, with one executor killed while it runs.
     let started = Instant::now();
@@ -306,6 +421,61 @@ fn report_on_scheduler_and_executor_processes_is_byte_identical_and_survives_a_l
         assert!(!remote.path().join("2025-12").exists());
     }
     assert_eq!(tree(&remote.path().join("2025-11")), before);
+}
+
+/// `export`, `sql` (as sorted CSV) and `validate` on the cluster give the local output.
+fn same_export_sql_and_validate(data: &Path, url: &str) {
+    let data = data.display().to_string();
+    let mspkpi = |args: &[&str], cluster: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mspkpi"));
+        command.args(args);
+        if cluster {
+            command.args(["--cluster", url]);
+        }
+        run(command)
+    };
+    let out = tempfile::tempdir().unwrap();
+    for (name, cluster) in [("local", false), ("cluster", true)] {
+        let out = out.path().join(name).display().to_string();
+        mspkpi(
+            &[
+                "export", "--data", &data, "--period", "2025-11", "--out", &out,
+            ],
+            cluster,
+        );
+    }
+    let facts = |name: &str| {
+        std::fs::read(out.path().join(name).join("period=2025-11/part-0.parquet")).unwrap()
+    };
+    assert!(facts("cluster") == facts("local"), "the exports differ");
+
+    let query = "SELECT client_id, priority, count(*) AS tickets, sla_compliance(created_at, resolved_at, 480, TIMESTAMP '2026-01-01 00:00:00') AS sla, sum(contacts) AS contacts FROM tickets GROUP BY client_id, priority";
+    let sorted = |output: Output| {
+        let mut lines: Vec<String> = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let local = sorted(mspkpi(
+        &["sql", "--data", &data, "--format", "csv", query],
+        false,
+    ));
+    let remote = sorted(mspkpi(
+        &["sql", "--data", &data, "--format", "csv", query],
+        true,
+    ));
+    assert!(local.len() > 20, "{local:?}");
+    assert_eq!(remote, local);
+
+    let local = mspkpi(&["validate", "--data", &data], false).stdout;
+    let remote = mspkpi(&["validate", "--data", &data], true).stdout;
+    assert_eq!(
+        String::from_utf8_lossy(&remote),
+        String::from_utf8_lossy(&local)
+    );
 }
 
 #[test]
