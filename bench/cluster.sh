@@ -21,18 +21,16 @@ RUNS=${RUNS:-3}
 DATA=${DATA:-target/bench-data-$TICKETS}
 S3_DATA=target/bench-data-s3-$S3_TICKETS
 OUT=target/bench-cluster
-COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
+source bench/lib.sh
+DIGITS=2
 mkdir -p "$OUT"
 
 cargo build --release --quiet
 BIN=./target/release/mspkpi
-VENV=target/bench-venv
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet "moto[server]>=5.1,<5.3" boto3
+bench_venv "moto[server]>=5.1,<5.3" boto3
 
 [ -d "$DATA/tickets" ] || "$BIN" generate --out "$DATA" --tickets "$TICKETS" --clients "$CLIENTS" --months "$MONTHS" > /dev/null
 [ -d "$S3_DATA/tickets" ] || "$BIN" generate --out "$S3_DATA" --tickets "$S3_TICKETS" --clients "$CLIENTS" --months "$MONTHS" > /dev/null
-last_period() { "$BIN" sql --data "$1" --format csv "SELECT to_char(CAST(max(created_at) AS DATE) - INTERVAL '1 month', '%Y-%m') AS p FROM tickets" | tail -1; }
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 300); do (echo > "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0; sleep 0.1; done; echo "nothing listens on $1" >&2; return 1; }
@@ -47,7 +45,6 @@ seconds() {
   "$BIN" report --threads 2 --data "$REPORT_DATA" --period "$PERIOD" --out "$out" "$@" > /dev/null 2>> "$OUT/report.log"
   e=$(date +%s.%N); echo "$e - $s" | bc
 }
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f (%.2f-%.2f)", m, a[1], a[NR]}'; }
 ratio_of_medians() { echo "$(printf '%s\n' "${!1}" | median | cut -d' ' -f1) / $(printf '%s\n' "${!2}" | median | cut -d' ' -f1)" | bc -l | cut -c1-4; }
 
 # The cluster.
@@ -101,7 +98,7 @@ s3_ratio=$(ratio_of_medians 's3_runs[@]' 'disk_runs[@]')
   echo "Written by \`bench/cluster.sh\`; do not edit by hand."
   echo
   echo "- commit: $COMMIT"
-  echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "- machine: $(machine)"
   echo "- command: \`TICKETS=$TICKETS S3_TICKETS=$S3_TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS RUNS=$RUNS bench/cluster.sh\`"
   echo
   echo "| case | data | wall seconds, median (min-max) |"

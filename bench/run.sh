@@ -26,23 +26,19 @@ RUNS=${RUNS:-5}
 ROUNDS=${ROUNDS:-15}
 DATA=${DATA:-target/bench-data-$TICKETS}
 OUT=target/bench
-# Before anything is written: the results file itself must not count as a local change.
-COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
+source bench/lib.sh
 mkdir -p "$OUT"
 
 cargo build --release --quiet
 BIN=./target/release/mspkpi
-# The peers in a virtual environment of their own (the system's Python may refuse pip).
-VENV=target/bench-venv
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet duckdb polars pyarrow
+bench_venv duckdb polars pyarrow
 python3() { "$VENV/bin/python" "$@"; }
 
 if [ ! -d "$DATA/tickets" ]; then
   echo "generating $TICKETS tickets into $DATA ..." >&2
   /usr/bin/time -v "$BIN" generate --out "$DATA" --tickets "$TICKETS" --clients "$CLIENTS" --months "$MONTHS" 2> "$OUT/generate.time"
 fi
-PERIOD=$("$BIN" sql --data "$DATA" --format csv "SELECT to_char(CAST(max(created_at) AS DATE) - INTERVAL '1 month', '%Y-%m') AS p FROM tickets" | tail -1)
+PERIOD=$(last_period "$DATA")
 
 echo "in-process benchmarks ..." >&2
 cargo run --release --quiet -p mspkpi-bench --bin kpi-bench -- --rows "$ROWS" --threads "$THREADS" --rounds "$ROUNDS" --data "$DATA" > "$OUT/inprocess.md"
@@ -82,7 +78,6 @@ big_section() {
   echo
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f (%.3f-%.3f)", m, a[1], a[NR]}'; }
 seconds() { local s e; s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
 
 echo "whole-process benchmarks ..." >&2
@@ -154,7 +149,7 @@ echo "whole-process benchmarks ..." >&2
   echo "Written by \`bench/run.sh\`; do not edit by hand."
   echo
   echo "- commit: $COMMIT"
-  echo "- machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "- machine: $(machine)"
   echo "- command: \`TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS ROWS=$ROWS RUNS=$RUNS ROUNDS=$ROUNDS bench/run.sh\`"
   echo "- data: $("$BIN" sql --data "$DATA" --format csv "SELECT (SELECT count(*) FROM tickets) || ' tickets, ' || (SELECT count(*) FROM surveys) || ' survey answers, ' || (SELECT count(*) FROM clients) || ' clients'" | tail -1)"
   echo "- peers: duckdb $(python3 -c 'import duckdb; print(duckdb.__version__)'), polars $(python3 -c 'import polars; print(polars.__version__)'), $(rustc --version)"

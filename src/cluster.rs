@@ -288,3 +288,102 @@ fn register_again(ctx: &SessionContext) -> Result<()> {
 pub fn client_config() -> SessionConfig {
     SessionConfig::new_with_ballista()
 }
+
+/// Whether `ctx` hands its queries to a cluster.
+pub fn is_remote(ctx: &SessionContext) -> bool {
+    ctx.state()
+        .config()
+        .options()
+        .extensions
+        .get::<ballista_core::config::BallistaConfig>()
+        .is_some()
+}
+
+/// The executor that an error says was lost, by its id or address, when the error is
+/// a cluster's transport failure: a stopped executor's results, or its shuffle
+/// output, could not be read. Ballista reruns a lost executor's tasks elsewhere, but
+/// what the client or another executor was reading from it is gone with it.
+pub fn lost_executor(error_text: &str) -> Option<&str> {
+    const NAMED_BY: [&str; 2] = [
+        "Error connecting to Ballista scheduler or executor at ",
+        "Shuffle fetch partition error from Executor ",
+    ];
+    if let Some(rest) = NAMED_BY
+        .iter()
+        .find_map(|prefix| error_text.split_once(prefix).map(|(_, rest)| rest))
+    {
+        let rest = rest
+            .trim_start_matches("http://")
+            .trim_start_matches("https://");
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || ".:-[]".contains(c)))
+            .unwrap_or(rest.len());
+        return Some(rest[..end].trim_end_matches(':')).filter(|a| !a.is_empty());
+    }
+    // A stream cut mid-way names no one.
+    ["h2 protocol error", "connection reset", "tcp connect error"]
+        .iter()
+        .any(|t| error_text.contains(t))
+        .then_some("that was sending results")
+}
+
+/// Runs `attempt`, and runs it again (twice at most) when it failed because an
+/// executor of the cluster was lost: the scheduler has by then moved the lost
+/// executor's work elsewhere, and a query's answer does not depend on where it ran.
+/// A local session's queries run once.
+pub async fn rerun_if_executor_lost<T, F, Fut>(
+    ctx: &SessionContext,
+    what: &str,
+    mut attempt: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    if !is_remote(ctx) {
+        return attempt().await;
+    }
+    const RERUNS: usize = 2;
+    let mut reruns = 0;
+    loop {
+        match attempt().await {
+            Err(error) if reruns < RERUNS => {
+                let text = format!("{error:#}");
+                let Some(executor) = lost_executor(&text) else {
+                    return Err(error);
+                };
+                reruns += 1;
+                eprintln!("{what}: lost the executor {executor}; running it again");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            Err(error) => {
+                let text = format!("{error:#}");
+                return Err(match lost_executor(&text) {
+                    Some(executor) => error.context(format!(
+                        "lost the executor {executor} in each of {} runs of {what}: check the cluster's executors",
+                        RERUNS + 1
+                    )),
+                    None => error,
+                });
+            }
+            ok => return ok,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lost_executor;
+
+    #[test]
+    fn names_the_executor_an_error_could_not_reach() {
+        let text = "Execution error: GrpcConnectionError(\"Error connecting to Ballista scheduler or executor at http://127.0.0.1:34551: tonic::transport::Error(Transport, ...)\")";
+        assert_eq!(lost_executor(text), Some("127.0.0.1:34551"));
+        let text = "External error: Shuffle fetch partition error from Executor b15e9e66-c0f2-4dec-af54-3bb27f7675f4, map_stage 1";
+        assert_eq!(
+            lost_executor(text),
+            Some("b15e9e66-c0f2-4dec-af54-3bb27f7675f4")
+        );
+        assert_eq!(lost_executor("Execution error: division by zero"), None);
+    }
+}

@@ -90,7 +90,7 @@ pub async fn contain<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
 /// Whether an error comes from reading or decoding data (or from a panic, which a
 /// damaged page can cause), rather than from the query, its plan or a KPI function.
 pub fn may_be_damaged_data(error: &anyhow::Error) -> bool {
-    if crate::session::lost_executor(&format!("{error:#}")).is_some() {
+    if crate::cluster::lost_executor(&format!("{error:#}")).is_some() {
         return false;
     }
     error.chain().any(|cause| {

@@ -5,6 +5,9 @@
 pub mod catalog;
 #[cfg(feature = "cluster")]
 pub mod cluster;
+#[cfg(not(feature = "cluster"))]
+#[path = "cluster_absent.rs"]
+pub mod cluster;
 pub mod commands;
 pub mod export;
 pub mod generator;

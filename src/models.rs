@@ -2,11 +2,14 @@
 //! run first, once per run, and each result is registered as a table that the KPI
 //! queries, and ad-hoc SQL, read by name (`ticket_facts`, `work_facts`).
 //!
-//! A model stays in memory while it fits the budget: without `--memory-limit`, always;
-//! with one, the models together may hold half of it, reserved from the engine's
-//! memory pool so that the queries' own share shrinks by as much. A model that does not
-//! fit is written, as it streams, to Parquet in a run-scoped temporary folder that is
-//! removed when the run ends, whether it succeeds or fails.
+//! Where a model's rows go is its [`Placement`]. Locally, a model stays in memory
+//! while it fits the budget: without `--memory-limit`, always; with one, the models
+//! together may hold half of it, reserved from the engine's memory pool so that the
+//! queries' own share shrinks by as much. A model that does not fit is written, as it
+//! streams, to Parquet in a run-scoped temporary folder. On a cluster, every model
+//! goes to Parquet in a run-scoped folder that all the executors reach (a local one
+//! for a cluster on one machine, or shared storage). Run folders are removed when the
+//! run ends, whether it succeeds or fails.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,15 +22,45 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use datafusion::scalar::ScalarValue;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
 use parquet::arrow::AsyncArrowWriter;
 
+use crate::location::Location;
+use crate::object_stores;
 use crate::saved_queries::{SavedQuery, Scope};
-use crate::session::{self, EngineOptions};
+use crate::session::EngineOptions;
+
+/// Where a run's models go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// In this process's memory, as much as they need.
+    Memory,
+    /// In memory up to this many bytes together; beyond, to Parquet in a local
+    /// temporary folder.
+    Bounded(usize),
+    /// On a cluster: as Parquet under `_runs/<id>/` of this location, which every
+    /// executor must reach; `None`: a local temporary folder, for a cluster on one
+    /// machine.
+    Executors(Option<Location>),
+}
+
+/// Where the engine's models go: on a cluster, to the executors' Parquet (the
+/// executors are other processes, which cannot read this one's memory).
+pub fn placement(engine: &EngineOptions) -> Placement {
+    if engine.on_cluster() {
+        return Placement::Executors(engine.models_at.clone());
+    }
+    match engine.memory_limit {
+        Some(limit) => Placement::Bounded(limit / 2),
+        None => Placement::Memory,
+    }
+}
 
 /// Where a model's rows went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,13 +78,83 @@ pub struct Model {
     pub storage: Storage,
 }
 
+/// A run's folder for models on Parquet.
+enum RunFolder {
+    Temporary(tempfile::TempDir),
+    /// `<models-at>/_runs/<id>`.
+    Shared(Location),
+}
+
+impl RunFolder {
+    fn new(placement: &Placement) -> Result<Option<RunFolder>> {
+        let at = match placement {
+            Placement::Memory => return Ok(None),
+            Placement::Bounded(_) | Placement::Executors(None) => {
+                let dir = tempfile::Builder::new()
+                    .prefix("mspkpi-models-")
+                    .tempdir()
+                    .context("cannot create a temporary folder for the models")?;
+                return Ok(Some(RunFolder::Temporary(dir)));
+            }
+            Placement::Executors(Some(at)) => at,
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let id = format!("{nanos:x}-{}", std::process::id());
+        let folder = at.join("_runs").join(&id);
+        if let Some(path) = folder.as_local() {
+            std::fs::create_dir_all(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+        }
+        Ok(Some(RunFolder::Shared(folder)))
+    }
+
+    fn location(&self) -> Location {
+        match self {
+            RunFolder::Temporary(dir) => Location::Local(dir.path().to_path_buf()),
+            RunFolder::Shared(location) => location.clone(),
+        }
+    }
+
+    fn remove(self) {
+        match self {
+            RunFolder::Temporary(dir) => {
+                let _ = dir.close();
+            }
+            RunFolder::Shared(Location::Local(path)) => {
+                let _ = std::fs::remove_dir_all(path);
+            }
+            // Dropping may happen outside any runtime, or inside one that cannot
+            // block: the objects go on a thread of their own.
+            RunFolder::Shared(folder) => {
+                let removal = std::thread::spawn({
+                    let folder = folder.clone();
+                    move || -> Result<()> {
+                        tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()?
+                            .block_on(remove_all(&folder))
+                    }
+                });
+                if let Ok(Err(error)) = removal.join() {
+                    eprintln!(
+                        "warning: cannot remove the run's models at {folder}: {}",
+                        crate::error_message(&error)
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// The models of a run, registered on its session. Dropping it deregisters them and
-/// removes the spill folder.
+/// removes the run's folder.
 pub struct Models {
     ctx: SessionContext,
     pub models: Vec<Model>,
     reservation: Option<MemoryReservation>,
-    spill: Option<tempfile::TempDir>,
+    folder: Option<RunFolder>,
 }
 
 impl Drop for Models {
@@ -60,21 +163,11 @@ impl Drop for Models {
         for model in &self.models {
             let _ = self.ctx.deregister_table(model.name.as_str());
         }
-        if let Some(dir) = self.spill.take() {
-            let _ = dir.close();
+        if let Some(folder) = self.folder.take() {
+            folder.remove();
         }
     }
 }
-
-/// How much memory the models may hold (`None`: no bound). On a cluster, none: the
-/// executors are other processes, so every model goes to Parquet they can read.
-pub fn budget(engine: &EngineOptions) -> Option<usize> {
-    if engine.on_cluster() {
-        return Some(0);
-    }
-    engine.memory_limit.map(|limit| limit / 2)
-}
-
 /// The order in which models can run: each after the models it reads.
 fn run_order<'a>(ctx: &SessionContext, models: &[&'a SavedQuery]) -> Result<Vec<&'a SavedQuery>> {
     let state = ctx.state();
@@ -122,24 +215,24 @@ pub async fn materialise(
     ctx: &SessionContext,
     queries: &[SavedQuery],
     values: &HashMap<String, ScalarValue>,
-    budget: Option<usize>,
+    placement: &Placement,
     mut progress: impl FnMut(&SavedQuery),
 ) -> Result<Models> {
     let models: Vec<&SavedQuery> = queries.iter().filter(|q| q.scope == Scope::Model).collect();
+    let budget = match placement {
+        Placement::Memory => None,
+        Placement::Bounded(budget) => Some(*budget),
+        Placement::Executors(_) => Some(0),
+    };
     let mut run = Models {
         ctx: ctx.clone(),
         models: Vec::new(),
         reservation: budget
             .map(|_| MemoryConsumer::new("mspkpi models").register(&ctx.runtime_env().memory_pool)),
-        spill: None,
+        folder: None,
     };
-    if budget.is_some() {
-        run.spill = Some(
-            tempfile::Builder::new()
-                .prefix("mspkpi-models-")
-                .tempdir()
-                .context("cannot create a temporary folder for the models")?,
-        );
+    if !models.is_empty() {
+        run.folder = RunFolder::new(placement)?;
     }
     for model in run_order(ctx, &models)? {
         progress(model);
@@ -149,40 +242,34 @@ pub async fn materialise(
                 "saved query {model} is a model named like a table of the data: rename one of them"
             );
         }
-        let left = budget.map(|b| b.saturating_sub(run.held()));
-        let spill = run.spill.as_ref().map(|d| d.path());
         let what = format!("saved query {model}");
-        let read = session::rerun_if_executor_lost(&what, || async {
-            let frame = model.frame(ctx, values).await?;
-            let streams = frame
-                .execute_stream_partitioned()
+        let (rows, bytes, storage) = match (&run.folder, placement) {
+            (Some(folder), Placement::Executors(_)) => {
+                let folder = folder.location().join(&model.name);
+                let (rows, bytes) = crate::cluster::rerun_if_executor_lost(ctx, &what, || {
+                    place_on_cluster(ctx, model, values, &folder)
+                })
                 .await
-                .with_context(|| format!("saved query {model}"))?;
-            read(streams, left, spill, &model.name)
-                .await
-                .with_context(|| format!("saved query {model}"))
-        });
-        let (rows, bytes, storage) = match read.await? {
-            Read::Memory { schema, partitions } => {
-                let rows = partitions.iter().flatten().map(RecordBatch::num_rows).sum();
-                let bytes = partitions.iter().flatten().map(batch_bytes).sum();
-                if let Some(reservation) = &mut run.reservation {
-                    reservation.grow(bytes);
-                }
-                let table = MemTable::try_new(schema, partitions)?;
-                ctx.register_table(model.name.as_str(), Arc::new(table))?;
-                (rows, bytes, Storage::Memory)
+                .with_context(|| what.clone())?;
+                (rows, bytes, Storage::Parquet)
             }
-            Read::Parquet { folder, rows } => {
-                ctx.register_parquet(
-                    model.name.as_str(),
-                    folder.display().to_string(),
-                    ParquetReadOptions::default(),
+            _ => {
+                let left = budget.map(|b| b.saturating_sub(run.held()));
+                let spill = run.folder.as_ref().map(RunFolder::location);
+                read_here(
+                    ctx,
+                    model,
+                    values,
+                    left,
+                    spill.as_ref().and_then(Location::as_local),
                 )
-                .await?;
-                (rows, folder_size(&folder), Storage::Parquet)
+                .await
+                .with_context(|| what.clone())?
             }
         };
+        if let (Storage::Memory, Some(reservation)) = (storage, &mut run.reservation) {
+            reservation.grow(bytes);
+        }
         if std::env::var_os("MSPKPI_TIMINGS").is_some() {
             eprintln!(
                 "model {}: {:.2} s, {rows} rows, {} MiB in {storage:?}",
@@ -201,10 +288,186 @@ pub async fn materialise(
     Ok(run)
 }
 
+/// Runs a model here and registers its rows: in memory within `budget`, else as
+/// Parquet under `spill`.
+async fn read_here(
+    ctx: &SessionContext,
+    model: &SavedQuery,
+    values: &HashMap<String, ScalarValue>,
+    budget: Option<usize>,
+    spill: Option<&Path>,
+) -> Result<(usize, usize, Storage)> {
+    let frame = model.frame(ctx, values).await?;
+    let streams = frame.execute_stream_partitioned().await?;
+    match read(streams, budget, spill, &model.name).await? {
+        Read::Memory { schema, partitions } => {
+            let rows = partitions.iter().flatten().map(RecordBatch::num_rows).sum();
+            let bytes = partitions.iter().flatten().map(batch_bytes).sum();
+            let table = MemTable::try_new(schema, partitions)?;
+            ctx.register_table(model.name.as_str(), Arc::new(table))?;
+            Ok((rows, bytes, Storage::Memory))
+        }
+        Read::Parquet { folder, rows } => {
+            let folder = Location::Local(folder);
+            register_folder(ctx, &model.name, &folder, None).await?;
+            Ok((rows, stored(&folder).await?.bytes, Storage::Parquet))
+        }
+    }
+}
+
+/// Runs a model on the cluster and writes its rows as Parquet to `folder`, where the
+/// executors read them; returns the rows and bytes written.
+///
+/// The rows pass through this process: Ballista 55 can also have its executors write
+/// them (`COPY ... TO`), but an executor lost during such a write made the job
+/// succeed with some partitions' rows twice over (measured: 360,372 rows written for
+/// a model of 257,627), where a lost executor that was sending results to this
+/// process fails the stream, and the query runs again from the start.
+async fn place_on_cluster(
+    ctx: &SessionContext,
+    model: &SavedQuery,
+    values: &HashMap<String, ScalarValue>,
+    folder: &Location,
+) -> Result<(usize, usize)> {
+    // What an attempt that lost its executor left behind.
+    remove_all(folder).await?;
+    let frame = model.frame(ctx, values).await?;
+    let schema = frame.schema().as_arrow().clone();
+    let streams = frame.execute_stream_partitioned().await?;
+    let staging;
+    let (parent, name) = match folder.as_local() {
+        Some(path) => (
+            path.parent().unwrap_or(path).to_path_buf(),
+            model.name.clone(),
+        ),
+        None => {
+            staging = tempfile::Builder::new()
+                .prefix("mspkpi-model-")
+                .tempdir()
+                .context("cannot create a temporary folder for a model")?;
+            (staging.path().to_path_buf(), model.name.clone())
+        }
+    };
+    let Read::Parquet {
+        folder: written, ..
+    } = read(streams, Some(0), Some(&parent), &name).await?
+    else {
+        bail!("a model on a cluster stayed in memory");
+    };
+    if folder.as_local().is_none() {
+        upload(&written, folder).await?;
+    }
+    let stored = stored(folder).await?;
+    register_folder(ctx, &model.name, folder, Some(&schema)).await?;
+    Ok((stored.rows as usize, stored.bytes))
+}
+
+/// Copies the files of a local folder to an object-store folder, streaming each in
+/// parts, after removing what an earlier attempt left there.
+async fn upload(local: &Path, folder: &Location) -> Result<()> {
+    remove_all(folder).await?;
+    let (store, _) = object_stores::store_for(folder)?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(local)
+        .with_context(|| format!("cannot read {}", local.display()))?
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .collect();
+    files.sort();
+    for file in files {
+        let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let target = folder.join(name);
+        let (_, key) = object_stores::store_for(&target)?;
+        let mut source = tokio::fs::File::open(&file)
+            .await
+            .with_context(|| format!("cannot open {}", file.display()))?;
+        let mut sink = object_store::buffered::BufWriter::new(store.clone(), key);
+        tokio::io::copy(&mut source, &mut sink)
+            .await
+            .with_context(|| format!("cannot write {target}"))?;
+        tokio::io::AsyncWriteExt::shutdown(&mut sink)
+            .await
+            .with_context(|| format!("cannot write {target}"))?;
+    }
+    Ok(())
+}
+
+/// Registers a folder of Parquet files as the model `name`. With `schema`, the
+/// table has the query's own types, and a model without rows (whose folder may hold
+/// no file) is an empty table.
+async fn register_folder(
+    ctx: &SessionContext,
+    name: &str,
+    folder: &Location,
+    schema: Option<&arrow::datatypes::Schema>,
+) -> Result<()> {
+    let mut options = ParquetReadOptions::default();
+    if let Some(schema) = schema {
+        options = options.schema(schema);
+    }
+    ctx.register_parquet(name, format!("{folder}/"), options)
+        .await
+        .with_context(|| format!("cannot read the model back from {folder}"))
+}
+
+/// What the Parquet files under a folder hold.
+struct Stored {
+    rows: u64,
+    bytes: usize,
+}
+
+/// The rows (by the files' footers) and bytes of the Parquet files under `folder`.
+async fn stored(folder: &Location) -> Result<Stored> {
+    let (store, prefix) = object_stores::store_for(folder)?;
+    let files: Vec<object_store::ObjectMeta> = store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|e| object_stores::explain(e, "cannot list", folder))?;
+    let mut total = Stored { rows: 0, bytes: 0 };
+    for file in &files {
+        let metadata = DFParquetMetadata::new(store.as_ref(), file)
+            .fetch_metadata()
+            .await
+            .with_context(|| format!("{}: not a readable Parquet file", file.location))?;
+        total.rows += metadata.file_metadata().num_rows() as u64;
+        total.bytes += file.size as usize;
+    }
+    Ok(total)
+}
+
+/// Removes every file under `folder` (none is fine).
+async fn remove_all(folder: &Location) -> Result<()> {
+    if let Some(path) = folder.as_local() {
+        return match std::fs::remove_dir_all(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("cannot remove {}", path.display()))
+            }
+            _ => Ok(()),
+        };
+    }
+    let (store, prefix) = object_stores::store_for(folder)?;
+    let objects: Vec<object_store::ObjectMeta> = store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|e| object_stores::explain(e, "cannot list", folder))?;
+    for object in objects {
+        store
+            .delete(&object.location)
+            .await
+            .map_err(|e| object_stores::explain(e, "cannot remove", folder))?;
+    }
+    Ok(())
+}
+
 impl Models {
-    /// The run-scoped folder models spill to (with a budget).
-    pub fn spill_folder(&self) -> Option<&Path> {
-        self.spill.as_ref().map(|d| d.path())
+    /// The run-scoped local folder models are written to, if any.
+    pub fn spill_folder(&self) -> Option<PathBuf> {
+        self.folder
+            .as_ref()
+            .map(RunFolder::location)
+            .and_then(|l| l.as_local().map(Path::to_path_buf))
     }
 
     /// Bytes the in-memory models hold.
@@ -383,15 +646,4 @@ async fn read(
         };
     }
     Ok(Read::Parquet { folder, rows })
-}
-
-fn folder_size(folder: &Path) -> usize {
-    std::fs::read_dir(folder)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok()?.metadata().ok())
-                .map(|m| m.len() as usize)
-                .sum()
-        })
-        .unwrap_or(0)
 }

@@ -378,7 +378,7 @@ impl SavedQuery {
         ctx: &SessionContext,
         values: &HashMap<String, ScalarValue>,
     ) -> Result<Vec<RecordBatch>> {
-        crate::session::rerun_if_executor_lost(&format!("saved query {self}"), || async {
+        crate::cluster::rerun_if_executor_lost(ctx, &format!("saved query {self}"), || async {
             self.frame(ctx, values)
                 .await?
                 .collect()
@@ -514,16 +514,17 @@ pub fn period_params(period: &crate::period::Period) -> HashMap<String, ScalarVa
 }
 
 /// Materialises the models, then runs every other query once and splits the
-/// client-scope results per client. `budget` is the memory the models may hold
-/// ([`crate::models::budget`]).
+/// client-scope results per client. `placement` is where the models go
+/// ([`crate::models::placement`]).
 pub async fn run_all(
     ctx: &SessionContext,
     queries: &[SavedQuery],
     values: &HashMap<String, ScalarValue>,
-    budget: Option<usize>,
+    placement: &crate::models::Placement,
     mut progress: impl FnMut(&SavedQuery),
 ) -> Result<Vec<QueryResult>> {
-    let _models = crate::models::materialise(ctx, queries, values, budget, &mut progress).await?;
+    let _models =
+        crate::models::materialise(ctx, queries, values, placement, &mut progress).await?;
     let mut results = Vec::new();
     for query in queries.iter().filter(|q| q.scope != Scope::Model) {
         progress(query);

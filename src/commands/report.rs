@@ -24,6 +24,12 @@ pub struct EngineArgs {
     /// then each executor's own --memory-limit.
     #[arg(long, value_name = "URL")]
     pub cluster: Option<String>,
+    /// With --cluster: where the executors write the run's models, a folder or
+    /// s3://bucket/prefix that every executor can reach (default: a temporary folder
+    /// of this machine, for a cluster on one machine). The run's models go under
+    /// `_runs/<id>/` there and are removed when it ends.
+    #[arg(long, value_name = "LOCATION", value_parser = Location::parse, requires = "cluster")]
+    pub models_at: Option<Location>,
 }
 
 impl EngineArgs {
@@ -37,6 +43,7 @@ impl EngineArgs {
             memory_limit: self.memory_limit,
             threads: self.threads,
             cluster: self.cluster.clone(),
+            models_at: self.models_at.clone(),
         })
     }
 }

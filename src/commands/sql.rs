@@ -165,8 +165,8 @@ pub async fn run(args: SqlArgs) -> Result<()> {
         Some(period) => {
             let queries = saved_queries::load(args.queries.as_deref())?;
             let params = saved_queries::period_params(period);
-            let budget = models::budget(&engine);
-            let materialised = models::materialise(&ctx, &queries, &params, budget, |_| {});
+            let placement = models::placement(&engine);
+            let materialised = models::materialise(&ctx, &queries, &params, &placement, |_| {});
             Some(integrity::guarded(&sources, materialised).await?)
         }
         None => None,

@@ -121,7 +121,7 @@ async fn run_queries(
     period::register_periods(ctx, period.grain)?;
     let bar = progress_bar(queries.len() as u64);
     let params = saved_queries::period_params(period);
-    let results = saved_queries::run_all(ctx, queries, &params, models::budget(engine), |q| {
+    let results = saved_queries::run_all(ctx, queries, &params, &models::placement(engine), |q| {
         bar.set_message(format!("query {}", q.name));
         bar.inc(1);
     })

@@ -53,12 +53,12 @@ async fn every_saved_query_gives_the_local_result_on_an_in_process_cluster() {
     let period = Period::parse("2025-12").unwrap();
     mspkpi::period::register_periods(&ctx, period.grain).unwrap();
     let queries = saved_queries::load(None).unwrap();
-    // No room in memory: the models go to Parquet, which the executor reads.
+    // The executor writes the models to Parquet and reads them back.
     let results = saved_queries::run_all(
         &ctx,
         &queries,
         &saved_queries::period_params(&period),
-        Some(0),
+        &mspkpi::models::Placement::Executors(None),
         |_| {},
     )
     .await
@@ -382,9 +382,13 @@ fn report_on_scheduler_and_executor_processes_is_byte_identical_and_survives_a_l
     let before = tree(&remote.path().join("2025-11"));
     same_export_sql_and_validate(data.path(), &url);
 
-    // A second period, with one executor killed while it runs.
+    // A second period, with one executor killed while it runs, and the models in a
+    // folder named by --models-at (as a shared one would be), emptied at the end.
+    let models_at = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let mut second = report(data.path(), remote.path(), "2025-12", Some(&url))
+        .arg("--models-at")
+        .arg(models_at.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -421,6 +425,8 @@ fn report_on_scheduler_and_executor_processes_is_byte_identical_and_survives_a_l
         assert!(!remote.path().join("2025-12").exists());
     }
     assert_eq!(tree(&remote.path().join("2025-11")), before);
+    let runs = std::fs::read_dir(models_at.path().join("_runs")).unwrap();
+    assert_eq!(runs.count(), 0, "the run left its models behind");
 }
 
 /// `export`, `sql` (as sorted CSV) and `validate` on the cluster give the local output.
@@ -480,58 +486,41 @@ fn same_export_sql_and_validate(data: &Path, url: &str) {
 
 #[test]
 fn cluster_processes_fail_clearly_on_a_taken_port_or_an_absent_scheduler() {
+    let mspkpi = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mspkpi"));
+        command.args(args);
+        fails_within(&mut command, Duration::from_secs(15))
+    };
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let output = Command::new(env!("CARGO_BIN_EXE_mspkpi"))
-        .args(["scheduler", "--port", &port])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
+    let printed = mspkpi(&["scheduler", "--port", &port]);
     assert!(
-        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
-        "{stderr}"
+        printed.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{printed}"
     );
 
     let absent = free_port();
-    let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_mspkpi"))
-        .args([
-            "executor",
-            "--scheduler",
-            &format!("127.0.0.1:{absent}"),
-            "--port",
-            &free_port().to_string(),
-            "--grpc-port",
-            &free_port().to_string(),
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
-    assert!(
-        stderr.contains(&format!("cannot reach the scheduler at 127.0.0.1:{absent}")),
-        "{stderr}"
-    );
-    assert!(started.elapsed() < Duration::from_secs(15));
+    let unreachable = format!("cannot reach the scheduler at 127.0.0.1:{absent}");
+    let printed = mspkpi(&[
+        "executor",
+        "--scheduler",
+        &format!("127.0.0.1:{absent}"),
+        "--port",
+        &free_port().to_string(),
+        "--grpc-port",
+        &free_port().to_string(),
+    ]);
+    assert!(printed.contains(&unreachable), "{printed}");
 
     let data = tempfile::tempdir().unwrap();
     generated(data.path(), 2, 200, 3);
-    let output = Command::new(env!("CARGO_BIN_EXE_mspkpi"))
-        .args([
-            "sql",
-            "--data",
-            &data.path().display().to_string(),
-            "--cluster",
-            &format!("df://127.0.0.1:{absent}"),
-            "SELECT 1",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
-    assert!(
-        stderr.contains(&format!("cannot reach the scheduler at 127.0.0.1:{absent}")),
-        "{stderr}"
-    );
+    let printed = mspkpi(&[
+        "sql",
+        "--data",
+        &data.path().display().to_string(),
+        "--cluster",
+        &format!("df://127.0.0.1:{absent}"),
+        "SELECT 1",
+    ]);
+    assert!(printed.contains(&unreachable), "{printed}");
 }

@@ -158,7 +158,7 @@ pub async fn saved_results(dir: &Path, period: &str) -> Vec<mspkpi::saved_querie
         &ctx,
         &queries,
         &mspkpi::saved_queries::period_params(&period),
-        None,
+        &mspkpi::models::Placement::Memory,
         |_| {},
     )
     .await
@@ -483,4 +483,23 @@ pub fn report_options(data: &Path, out: &Path, period: &str) -> mspkpi::report::
         engine: Default::default(),
         currency: Default::default(),
     }
+}
+
+/// Runs `command`, which must fail within `within`; returns what it printed (stdout,
+/// then stderr).
+pub fn fails_within(command: &mut std::process::Command, within: std::time::Duration) -> String {
+    let started = std::time::Instant::now();
+    let output = command.output().unwrap();
+    let elapsed = started.elapsed();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !output.status.success(),
+        "{command:?} succeeded:\n{printed}"
+    );
+    assert!(elapsed < within, "{command:?} took {elapsed:?}:\n{printed}");
+    printed
 }

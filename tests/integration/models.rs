@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
-use mspkpi::models::{self, Storage};
+use mspkpi::models::{self, Placement, Storage};
 use mspkpi::period::Period;
 use mspkpi::saved_queries::{self, Scope};
 use mspkpi::{export, report, session};
@@ -98,18 +98,18 @@ async fn a_model_beyond_its_budget_is_spilled_to_parquet_and_removed_after_the_r
     let queries = saved_queries::load(None).unwrap();
     let sql = "SELECT client_id, created_period, count(*), round(sum(resolution_minutes), 3), count(response_met) FILTER (WHERE response_met), max(resolution_decided_at) FROM ticket_facts GROUP BY 1, 2 ORDER BY 1, 2";
     let mut results = Vec::new();
-    for budget in [None, Some(64 << 10)] {
+    for placement in [Placement::Memory, Placement::Bounded(64 << 10)] {
         let engine = session::EngineOptions {
             threads: Some(3),
             ..Default::default()
         };
         let (ctx, _) = session::open(&dir.path().into(), &engine).await.unwrap();
         mspkpi::period::register_periods(&ctx, period.grain).unwrap();
-        let run = models::materialise(&ctx, &queries, &params, budget, |_| {})
+        let run = models::materialise(&ctx, &queries, &params, &placement, |_| {})
             .await
             .unwrap();
         let storage: Vec<Storage> = run.models.iter().map(|m| m.storage).collect();
-        let expected = if budget.is_some() {
+        let expected = if placement != Placement::Memory {
             Storage::Parquet
         } else {
             Storage::Memory
@@ -118,8 +118,8 @@ async fn a_model_beyond_its_budget_is_spilled_to_parquet_and_removed_after_the_r
         assert_eq!(storage, [Storage::Memory, expected, expected]);
         assert!(run.models[1].rows > 1_000, "{:?}", run.models);
         results.push(model_rows(&ctx, sql).await);
-        let folder = run.spill_folder().map(Path::to_path_buf);
-        assert_eq!(folder.is_some(), budget.is_some());
+        let folder = run.spill_folder();
+        assert_eq!(folder.is_some(), placement != Placement::Memory);
         drop(run);
         if let Some(folder) = folder {
             assert!(!folder.exists(), "{} is left behind", folder.display());
@@ -302,10 +302,16 @@ async fn models_that_read_each_other_in_a_cycle_are_an_error() {
     let (ctx, _) = session::open(&dir.path().into(), &Default::default())
         .await
         .unwrap();
-    let error = models::materialise(&ctx, &[a, b], &Default::default(), None, |_| {})
-        .await
-        .err()
-        .unwrap();
+    let error = models::materialise(
+        &ctx,
+        &[a, b],
+        &Default::default(),
+        &Placement::Memory,
+        |_| {},
+    )
+    .await
+    .err()
+    .unwrap();
     assert_eq!(
         error.to_string(),
         "the models a, b read each other in a cycle"

@@ -10,8 +10,9 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::{ObjectStore, ObjectStoreExt};
 
@@ -25,6 +26,8 @@ const SECRET: &str = "sentinel-9f2c41d7-secret";
 struct Moto {
     child: Child,
     port: u16,
+    /// moto's request log (one line per HTTP request).
+    requests: tempfile::NamedTempFile,
 }
 
 impl Drop for Moto {
@@ -37,10 +40,11 @@ impl Drop for Moto {
 fn moto() -> Option<Moto> {
     let program = std::env::var("MSPKPI_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
     let port = free_port();
+    let requests = tempfile::NamedTempFile::new().unwrap();
     let child = Command::new(&program)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(requests.reopen().unwrap())
         .spawn();
     let child = match child {
         Ok(child) => child,
@@ -53,7 +57,11 @@ fn moto() -> Option<Moto> {
             return None;
         }
     };
-    let moto = Moto { child, port };
+    let moto = Moto {
+        child,
+        port,
+        requests,
+    };
     assert!(
         wait_for_port(port, Duration::from_secs(30)),
         "moto_server did not listen"
@@ -62,6 +70,11 @@ fn moto() -> Option<Moto> {
 }
 
 impl Moto {
+    /// The request lines moto has logged, such as `"PUT /bucket/key HTTP/1.1" 200`.
+    fn requests(&self) -> String {
+        std::fs::read_to_string(self.requests.path()).unwrap_or_default()
+    }
+
     fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -215,7 +228,6 @@ async fn validate_report_and_export_through_s3_equal_the_local_ones() {
     );
     assert!(local_export.status.success(), "{}", text(&local_export));
     let listed: Vec<String> = {
-        use futures::TryStreamExt;
         let objects: Vec<object_store::ObjectMeta> = store
             .list(Some(&"facts".into()))
             .try_collect()
@@ -274,7 +286,8 @@ async fn validate_report_and_export_through_s3_equal_the_local_ones() {
     assert!(facts.status.success(), "{}", text(&facts));
     assert_eq!(facts.stdout, local_rows.stdout);
 
-    // The executors of a cluster read the same URLs.
+    // The executors of a cluster read the same URLs, and write the run's models to
+    // the bucket, from which the run removes them at its end.
     let cluster = Cluster::start_with_env(1, &env);
     let clustered = out.path().join("cluster");
     let report = run(
@@ -288,6 +301,8 @@ async fn validate_report_and_export_through_s3_equal_the_local_ones() {
             &clustered.display().to_string(),
             "--cluster",
             &cluster.url(),
+            "--models-at",
+            "s3://kpi/models",
         ],
         &env,
     );
@@ -298,6 +313,17 @@ async fn validate_report_and_export_through_s3_equal_the_local_ones() {
         cluster.log("scheduler")
     );
     assert_same_tree(&clustered.join("2025-12"), &local_out.join("2025-12"));
+    let models: Vec<object_store::ObjectMeta> = store
+        .list(Some(&"models".into()))
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(models.is_empty(), "the run left its models: {models:?}");
+    let requests = moto.requests();
+    assert!(
+        requests.contains("PUT /kpi/models/_runs/"),
+        "no model was written to the bucket:\n{requests}"
+    );
     let logs = cluster.log("scheduler") + &cluster.log("executor-0");
     assert!(!logs.contains(SECRET), "a cluster log shows the secret");
     assert!(!printed.contains(SECRET), "a command printed the secret");
@@ -311,15 +337,9 @@ fn a_missing_bucket_or_missing_credentials_fail_clearly_within_seconds() {
     let out = tempfile::tempdir().unwrap();
     let out = out.path().display().to_string();
     let timed = |args: &[&str], env: &[(String, String)]| {
-        let started = Instant::now();
-        let output = mspkpi(args, env);
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{args:?} took {:?}",
-            started.elapsed()
-        );
-        assert!(!output.status.success());
-        let printed = text(&output);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mspkpi"));
+        command.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+        let printed = fails_within(&mut command, Duration::from_secs(10));
         assert!(!printed.contains(SECRET), "{printed}");
         printed
     };
@@ -358,15 +378,7 @@ fn a_missing_bucket_or_missing_credentials_fail_clearly_within_seconds() {
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .envs(anonymous.iter().map(|(k, v)| (k, v)));
-    let started = Instant::now();
-    let output = command.output().unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        started.elapsed()
-    );
-    let printed = text(&output);
-    assert!(!output.status.success());
+    let printed = fails_within(&mut command, Duration::from_secs(10));
     assert!(printed.contains("s3://empty/none"), "{printed}");
     assert!(printed.contains("credentials"), "{printed}");
 }

@@ -1,0 +1,22 @@
+# Shared by bench/run.sh and bench/cluster.sh: source it from the repository's root.
+
+# The commit measured; taken before anything is written, so that the results file
+# itself does not count as a local change.
+COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
+
+# The machine, for a results file's header.
+machine() { echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"; }
+
+# bench_venv PACKAGE...: the peers and tools in a virtual environment of their own (the
+# system's Python may refuse pip); sets VENV.
+bench_venv() {
+  VENV=target/bench-venv
+  [ -x "$VENV/bin/python" ] || command python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet "$@"
+}
+
+# Numbers on stdin -> "median (min-max)" with DIGITS decimals (default 3).
+median() { sort -g | awk -v d="${DIGITS:-3}" '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.*f (%.*f-%.*f)", d, m, d, a[1], d, a[NR]}'; }
+
+# last_period DATA: the last whole month of a generated data folder.
+last_period() { "$BIN" sql --data "$1" --format csv "SELECT to_char(CAST(max(created_at) AS DATE) - INTERVAL '1 month', '%Y-%m') AS p FROM tickets" | tail -1; }

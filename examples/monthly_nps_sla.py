@@ -1,0 +1,46 @@
+"""Monthly NPS and resolution SLA per client, with mspkpi's functions in datafusion-python.
+
+    cargo run -- demo                               # writes the sample to mspkpi-demo/data
+    pip install ./python                            # or: cd python && maturin develop
+    python examples/monthly_nps_sla.py mspkpi-demo/data
+
+The SLA here is a flat 8-hour wall-clock resolution target judged at the end of the
+data, to keep the example short; the report job's SLA uses each client's targets and
+business calendar (queries/sla.sql).
+"""
+
+import sys
+
+import datafusion
+from datafusion import col, lit
+from datafusion import functions as f
+
+import mspkpi
+
+data = sys.argv[1] if len(sys.argv) > 1 else "mspkpi-demo/data"
+ctx = datafusion.SessionContext()
+tickets = ctx.read_parquet(f"{data}/tickets")
+surveys = ctx.read_parquet(f"{data}/surveys")
+
+
+def month(column):
+    return mspkpi.local_month(col(column), lit("UTC")).alias("month")
+
+
+nps = surveys.filter(col("kind") == lit("nps")).aggregate(
+    [col("client_id"), month("submitted_at")],
+    [mspkpi.nps(col("score")).alias("nps"), f.count(col("score")).alias("answers")],
+)
+as_of = tickets.aggregate([], [f.max(col("created_at")).alias("as_of")]).collect()[0]["as_of"][0]
+sla = tickets.aggregate(
+    [col("client_id"), month("created_at")],
+    [
+        mspkpi.sla_compliance(col("created_at"), col("resolved_at"), lit(480), lit(as_of)).alias("sla"),
+        f.count(col("ticket_id")).alias("tickets"),
+    ],
+)
+monthly = (
+    nps.join(sla, on=["client_id", "month"], how="full")
+    .sort(col("client_id").sort(), col("month").sort())
+)
+monthly.show(num=40)

@@ -1,0 +1,119 @@
+//! The mspkpi functions as a Python extension module, `mspkpi._native`, for
+//! datafusion-python.
+//!
+//! Each function is an object that hands datafusion-python a datafusion-ffi capsule
+//! (`__datafusion_aggregate_udf__`, `__datafusion_scalar_udf__`), which it wraps with
+//! `udaf(...)` / `udf(...)`. Only the function crosses: its documentation does not, so
+//! the docstrings and the package's type stub are written here, from each function's
+//! `Documentation` ([`docs`]).
+
+mod docs;
+
+use std::sync::Arc;
+
+use datafusion_expr::{AggregateUDF, ScalarUDF};
+use datafusion_ffi::udaf::FFI_AggregateUDF;
+use datafusion_ffi::udf::FFI_ScalarUDF;
+use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
+
+/// A KPI aggregate function (`nps`, `sla_compliance`, ...), ready for
+/// `datafusion.udaf(...)`.
+#[pyclass(frozen, module = "mspkpi._native", name = "AggregateFunction")]
+struct AggregateFunction {
+    function: Arc<AggregateUDF>,
+}
+
+#[pymethods]
+impl AggregateFunction {
+    #[getter]
+    fn name(&self) -> &str {
+        self.function.name()
+    }
+
+    /// The function's documentation as a docstring.
+    #[getter]
+    fn doc(&self) -> String {
+        docs::docstring(self.function.name(), self.function.documentation())
+    }
+
+    fn __datafusion_aggregate_udf__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        let function = FFI_AggregateUDF::from(self.function.clone());
+        PyCapsule::new_with_value(py, function, c"datafusion_aggregate_udf")
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<mspkpi aggregate function {}>", self.function.name())
+    }
+}
+
+/// A scalar helper function (`business_minutes`, `local_month`, ...), ready for
+/// `datafusion.udf(...)`.
+#[pyclass(frozen, module = "mspkpi._native", name = "ScalarFunction")]
+struct ScalarFunction {
+    function: Arc<ScalarUDF>,
+}
+
+#[pymethods]
+impl ScalarFunction {
+    #[getter]
+    fn name(&self) -> &str {
+        self.function.name()
+    }
+
+    /// The function's documentation as a docstring.
+    #[getter]
+    fn doc(&self) -> String {
+        docs::docstring(self.function.name(), self.function.documentation())
+    }
+
+    fn __datafusion_scalar_udf__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        let function = FFI_ScalarUDF::from(self.function.clone());
+        PyCapsule::new_with_value(py, function, c"datafusion_scalar_udf")
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<mspkpi scalar function {}>", self.function.name())
+    }
+}
+
+/// Every KPI aggregate function.
+#[pyfunction]
+fn aggregate_functions() -> Vec<AggregateFunction> {
+    mspkpi_udfs::aggregate_functions()
+        .into_iter()
+        .map(|function| AggregateFunction { function })
+        .collect()
+}
+
+/// Every scalar helper function.
+#[pyfunction]
+fn scalar_functions() -> Vec<ScalarFunction> {
+    mspkpi_udfs::scalar_functions()
+        .into_iter()
+        .map(|function| ScalarFunction { function })
+        .collect()
+}
+
+/// The text of the package's type stub, `mspkpi/__init__.pyi`.
+#[pyfunction]
+fn stub() -> String {
+    docs::stub(
+        &mspkpi_udfs::aggregate_functions(),
+        &mspkpi_udfs::scalar_functions(),
+    )
+}
+
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<AggregateFunction>()?;
+    module.add_class::<ScalarFunction>()?;
+    module.add_function(wrap_pyfunction!(aggregate_functions, module)?)?;
+    module.add_function(wrap_pyfunction!(scalar_functions, module)?)?;
+    module.add_function(wrap_pyfunction!(stub, module)?)?;
+    // The datafusion-ffi major this module was built with; the package refuses any
+    // other datafusion-python major at import.
+    module.add("DATAFUSION_MAJOR", datafusion_ffi::version())?;
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
