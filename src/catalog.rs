@@ -23,7 +23,7 @@ use datafusion::datasource::listing::{
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::prelude::{SessionContext, cast, col, lit};
 use datafusion::scalar::ScalarValue;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
 use crate::location::Location;
@@ -234,13 +234,8 @@ const FOOTER_READS: usize = 16;
 /// [`inspect`] for an object-store prefix: the objects listed once, each footer read
 /// with two ranged requests.
 async fn inspect_objects(data: &Location) -> Result<Inspection> {
-    let (store, prefix) = object_stores::store_for(data)?;
-    let mut objects: Vec<object_store::ObjectMeta> = store
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .map_err(|e| object_stores::explain(e, "cannot list", data))?;
-    objects.sort_by(|a, b| a.location.cmp(&b.location));
+    let (store, objects) = object_stores::list(data).await?;
+    let prefix = data.object_path().unwrap_or_default();
     // Each object by its path below the prefix, hidden ones ('.', '_') left out.
     let below: Vec<(Vec<String>, object_store::ObjectMeta)> = objects
         .into_iter()

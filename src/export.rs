@@ -11,7 +11,6 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use arrow::array::{Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
-use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use parquet::arrow::ArrowWriter;
 
@@ -116,12 +115,7 @@ async fn write_object(out: &Location, period: &Period, facts: &RecordBatch) -> R
         .put(&key, bytes.into())
         .await
         .map_err(|e| object_stores::explain(e, "cannot write", &object))?;
-    let (_, prefix) = object_stores::store_for(&partition)?;
-    let stale: Vec<object_store::ObjectMeta> = store
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .with_context(|| format!("cannot list {partition}"))?;
+    let (_, stale) = object_stores::list(&partition).await?;
     for meta in stale.into_iter().filter(|m| m.location != key) {
         store
             .delete(&meta.location)

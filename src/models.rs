@@ -22,12 +22,11 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
-use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use datafusion::scalar::ScalarValue;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use parquet::arrow::AsyncArrowWriter;
 
@@ -310,7 +309,7 @@ async fn read_here(
         Read::Parquet { folder, rows } => {
             let folder = Location::Local(folder);
             register_folder(ctx, &model.name, &folder, None).await?;
-            Ok((rows, stored(&folder).await?.bytes, Storage::Parquet))
+            Ok((rows, stored_bytes(&folder).await?, Storage::Parquet))
         }
     }
 }
@@ -334,38 +333,35 @@ async fn place_on_cluster(
     let frame = model.frame(ctx, values).await?;
     let schema = frame.schema().as_arrow().clone();
     let streams = frame.execute_stream_partitioned().await?;
+    // An object-store folder is written locally first, then uploaded.
     let staging;
-    let (parent, name) = match folder.as_local() {
-        Some(path) => (
-            path.parent().unwrap_or(path).to_path_buf(),
-            model.name.clone(),
-        ),
+    let parent = match folder.as_local() {
+        Some(path) => path.parent().unwrap_or(path),
         None => {
             staging = tempfile::Builder::new()
                 .prefix("mspkpi-model-")
                 .tempdir()
                 .context("cannot create a temporary folder for a model")?;
-            (staging.path().to_path_buf(), model.name.clone())
+            staging.path()
         }
     };
     let Read::Parquet {
-        folder: written, ..
-    } = read(streams, Some(0), Some(&parent), &name).await?
+        folder: written,
+        rows,
+    } = read(streams, Some(0), Some(parent), &model.name).await?
     else {
         bail!("a model on a cluster stayed in memory");
     };
     if folder.as_local().is_none() {
         upload(&written, folder).await?;
     }
-    let stored = stored(folder).await?;
     register_folder(ctx, &model.name, folder, Some(&schema)).await?;
-    Ok((stored.rows as usize, stored.bytes))
+    Ok((rows, stored_bytes(folder).await?))
 }
 
 /// Copies the files of a local folder to an object-store folder, streaming each in
-/// parts, after removing what an earlier attempt left there.
+/// parts.
 async fn upload(local: &Path, folder: &Location) -> Result<()> {
-    remove_all(folder).await?;
     let (store, _) = object_stores::store_for(folder)?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(local)
         .with_context(|| format!("cannot read {}", local.display()))?
@@ -410,30 +406,10 @@ async fn register_folder(
         .with_context(|| format!("cannot read the model back from {folder}"))
 }
 
-/// What the Parquet files under a folder hold.
-struct Stored {
-    rows: u64,
-    bytes: usize,
-}
-
-/// The rows (by the files' footers) and bytes of the Parquet files under `folder`.
-async fn stored(folder: &Location) -> Result<Stored> {
-    let (store, prefix) = object_stores::store_for(folder)?;
-    let files: Vec<object_store::ObjectMeta> = store
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .map_err(|e| object_stores::explain(e, "cannot list", folder))?;
-    let mut total = Stored { rows: 0, bytes: 0 };
-    for file in &files {
-        let metadata = DFParquetMetadata::new(store.as_ref(), file)
-            .fetch_metadata()
-            .await
-            .with_context(|| format!("{}: not a readable Parquet file", file.location))?;
-        total.rows += metadata.file_metadata().num_rows() as u64;
-        total.bytes += file.size as usize;
-    }
-    Ok(total)
+/// The bytes of the files under `folder`.
+async fn stored_bytes(folder: &Location) -> Result<usize> {
+    let (_, files) = object_stores::list(folder).await?;
+    Ok(files.iter().map(|f| f.size as usize).sum())
 }
 
 /// Removes every file under `folder` (none is fine).
@@ -446,12 +422,7 @@ async fn remove_all(folder: &Location) -> Result<()> {
             _ => Ok(()),
         };
     }
-    let (store, prefix) = object_stores::store_for(folder)?;
-    let objects: Vec<object_store::ObjectMeta> = store
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .map_err(|e| object_stores::explain(e, "cannot list", folder))?;
+    let (store, objects) = object_stores::list(folder).await?;
     for object in objects {
         store
             .delete(&object.location)

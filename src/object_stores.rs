@@ -127,6 +127,21 @@ impl ObjectStoreRegistry for EnvironmentStores {
     }
 }
 
+/// The store holding a folder or prefix, and every object below it, by path.
+pub async fn list(
+    folder: &Location,
+) -> Result<(Arc<dyn ObjectStore>, Vec<object_store::ObjectMeta>)> {
+    use futures::TryStreamExt;
+    let (store, prefix) = store_for(folder)?;
+    let mut objects: Vec<object_store::ObjectMeta> = store
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .map_err(|e| explain(e, "cannot list", folder))?;
+    objects.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok((store, objects))
+}
+
 /// The registry every runtime of this process uses.
 pub fn registry() -> Arc<dyn ObjectStoreRegistry> {
     Arc::new(EnvironmentStores::default())
