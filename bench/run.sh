@@ -14,6 +14,9 @@
 # report's KPI set hand-written for DuckDB (bench/peers.py, timed in-process), the same
 # KPIs by hand in DataFusion (mspkpi sql), DuckDB and Polars, and a scan floor. With
 # BIG=1, the report with --memory-limit 4G at both scales, and at 100M against 16G.
+# Then bench/cluster.sh (the report on a Ballista cluster and through S3) and
+# bench/python.sh (the Python package beside the CLI) on the same data, whose results
+# close this file; CLUSTER=0 / PYTHON=0 leave them out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -143,6 +146,9 @@ echo "whole-process benchmarks ..." >&2
   fi
 } > "$OUT/processes.md"
 
+[ "${CLUSTER:-1}" = 0 ] || DATA=$DATA TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS bench/cluster.sh > /dev/null
+[ "${PYTHON:-1}" = 0 ] || DATA=$DATA TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS bench/python.sh > /dev/null
+
 {
   echo "# Benchmark results"
   echo
@@ -159,5 +165,13 @@ echo "whole-process benchmarks ..." >&2
   cat "$OUT/inprocess.md"
   cat "$OUT/kernels.md"
   cat "$OUT/processes.md"
+  for part in cluster:CLUSTER python:PYTHON; do
+    switch=${part#*:}
+    if [ "${!switch:-1}" != 0 ]; then
+      echo
+      # Each part's own file, one heading level down.
+      sed '1s/^# /### /; /^Written by/d' "bench/${switch}.md"
+    fi
+  done
 } > bench/RESULTS.md
 cat bench/RESULTS.md

@@ -39,8 +39,12 @@ sla = tickets.aggregate(
         f.count(col("ticket_id")).alias("tickets"),
     ],
 )
+# Every client-month with tickets, with its NPS where it had answers. Both frames come
+# from unnamed reads, so the right side's keys are renamed before the join.
+answers = nps.with_column_renamed("client_id", "answer_client").with_column_renamed("month", "answer_month")
 monthly = (
-    nps.join(sla, on=["client_id", "month"], how="full")
+    sla.join(answers, left_on=["client_id", "month"], right_on=["answer_client", "answer_month"], how="left")
+    .drop("answer_client", "answer_month")
     .sort(col("client_id").sort(), col("month").sort())
 )
 monthly.show(num=40)

@@ -7,6 +7,9 @@
 
 Every function is also a ready object for the DataFrame API:
 ``df.aggregate([col("client_id")], [mspkpi.nps(col("score"))])``.
+
+``mspkpi.report(data, "2026-10", out)`` renders the monthly reports, as the
+``mspkpi report`` command does.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import datafusion as _datafusion
 
 from . import _native
+from ._native import report
 
 __version__: str = _native.__version__
 
@@ -55,4 +59,4 @@ def register(ctx: _datafusion.SessionContext) -> None:
         ctx.register_udf(function)
 
 
-__all__ = ["register", *_aggregates, *_scalars]
+__all__ = ["register", "report", *_aggregates, *_scalars]

@@ -6,16 +6,25 @@
 //! `udaf(...)` / `udf(...)`. Only the function crosses: its documentation does not, so
 //! the docstrings and the package's type stub are written here, from each function's
 //! `Documentation` ([`docs`]).
+//!
+//! [`report`] renders the monthly reports with the same code as `mspkpi report`.
 
 mod docs;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion_expr::{AggregateUDF, ScalarUDF};
 use datafusion_ffi::udaf::FFI_AggregateUDF;
 use datafusion_ffi::udf::FFI_ScalarUDF;
+use mspkpi::location::Location;
+use mspkpi::period::Period;
+use mspkpi::report::format::Currency;
+use mspkpi::report::{OutputFormat, ReportOptions};
+use mspkpi::session::EngineOptions;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyCapsule;
+use pyo3::types::{PyCapsule, PyDict};
 
 /// A KPI aggregate function (`nps`, `sla_compliance`, ...), ready for
 /// `datafusion.udaf(...)`.
@@ -37,7 +46,10 @@ impl AggregateFunction {
         docs::docstring(self.function.name(), self.function.documentation())
     }
 
-    fn __datafusion_aggregate_udf__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+    fn __datafusion_aggregate_udf__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
         let function = FFI_AggregateUDF::from(self.function.clone());
         PyCapsule::new_with_value(py, function, c"datafusion_aggregate_udf")
     }
@@ -104,6 +116,55 @@ fn stub() -> String {
     )
 }
 
+/// Renders the reports of one period, as `mspkpi report` does, into `out/<period>/`
+/// (replacing that folder only once everything is written). Returns the folder and
+/// the numbers of clients and files written.
+#[pyfunction]
+#[pyo3(signature = (data, period, out, *, formats = "md,html", clients = Vec::new(), queries = None, templates = None, currency = "USD", threads = None))]
+#[allow(clippy::too_many_arguments)] // one keyword argument per `mspkpi report` option
+fn report<'py>(
+    py: Python<'py>,
+    data: &str,
+    period: &str,
+    out: PathBuf,
+    formats: &str,
+    clients: Vec<String>,
+    queries: Option<PathBuf>,
+    templates: Option<PathBuf>,
+    currency: &str,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let invalid = |e: String| PyValueError::new_err(e);
+    let options = ReportOptions {
+        data: Location::parse(data).map_err(invalid)?,
+        period: Period::parse(period).map_err(|e| invalid(mspkpi::error_message(&e)))?,
+        clients,
+        formats: OutputFormat::parse(formats).map_err(|e| invalid(mspkpi::error_message(&e)))?,
+        queries,
+        templates,
+        out,
+        engine: EngineOptions {
+            threads,
+            ..EngineOptions::default()
+        },
+        currency: Currency::parse(currency).map_err(invalid)?,
+    };
+    // The job runs on a runtime of its own, with the interpreter free for other threads.
+    let summary = py
+        .detach(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(mspkpi::report::run(&options))
+        })
+        .map_err(|e| PyRuntimeError::new_err(mspkpi::error_message(&e)))?;
+    let result = PyDict::new(py);
+    result.set_item("folder", summary.folder)?;
+    result.set_item("clients", summary.clients)?;
+    result.set_item("files", summary.files)?;
+    Ok(result)
+}
+
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<AggregateFunction>()?;
@@ -111,6 +172,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(aggregate_functions, module)?)?;
     module.add_function(wrap_pyfunction!(scalar_functions, module)?)?;
     module.add_function(wrap_pyfunction!(stub, module)?)?;
+    module.add_function(wrap_pyfunction!(report, module)?)?;
     // The datafusion-ffi major this module was built with; the package refuses any
     // other datafusion-python major at import.
     module.add("DATAFUSION_MAJOR", datafusion_ffi::version())?;

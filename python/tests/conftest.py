@@ -30,7 +30,7 @@ def sample(tmp_path_factory):
     """A generated history, written by `mspkpi generate`."""
     out = tmp_path_factory.mktemp("sample")
     subprocess.run(
-        [mspkpi_cli(), "generate", "--out", out, "--clients", "12", "--tickets", "4000", "--months", "6", "--seed", "7"],
+        [mspkpi_cli(), "generate", "--out", out, "--clients", "12", "--tickets", "4000", "--months", "6", "--seed", "7", "--start", "2026-01"],
         check=True,
         capture_output=True,
         timeout=120,

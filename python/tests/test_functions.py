@@ -5,6 +5,7 @@ Rust CLI on generated data."""
 import csv
 import io
 import subprocess
+import sys
 
 import datafusion
 import pyarrow as pa
@@ -12,7 +13,7 @@ import pytest
 from datafusion import col, lit
 
 import mspkpi
-from conftest import mspkpi_cli
+from conftest import REPO, mspkpi_cli
 
 
 def one(ctx, sql):
@@ -74,6 +75,14 @@ def test_filter_applies_to_the_aggregate(ctx):
     ctx.from_pydict({"kind": ["nps", "nps", "csat", "nps"], "score": [10, 0, 5, 9]}, name="s")
     assert one(ctx, "SELECT nps(score) FILTER (WHERE kind = 'nps') FROM s") == pytest.approx(100 / 3)
     assert one(ctx, "SELECT csat(score) FILTER (WHERE kind = 'csat') FROM s") == pytest.approx(100.0)
+
+
+def test_a_sliding_window_frame(ctx):
+    ctx.from_pydict({"i": [1, 2, 3, 4], "score": [10, 0, 9, 9]}, name="w")
+    rows = ctx.sql(
+        "SELECT i, nps(score) OVER (ORDER BY i ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS v FROM w ORDER BY i"
+    ).to_pylist()
+    assert [r["v"] for r in rows] == [100.0, 0.0, 0.0, 100.0]
 
 
 def test_dataframe_api_aggregate():
@@ -152,7 +161,14 @@ def test_a_group_by_over_a_generated_sample_equals_the_cli(ctx, sample):
 def test_every_function_carries_its_documentation():
     expected = {"nps", "csat", "sla_compliance", "fcr_rate", "churn_rate", "revenue_churn_rate",
                 "business_minutes", "sla_met", "business_deadline", "local_month"}
-    assert set(mspkpi.__all__) == expected | {"register"}
+    assert set(mspkpi.__all__) == expected | {"register", "report"}
     for name in expected:
         doc = getattr(mspkpi, name).__doc__
         assert doc and f"SQL: {name}(" in doc, name
+
+
+def test_the_example_script_runs_on_a_sample(sample):
+    script = REPO / "examples" / "monthly_nps_sla.py"
+    run = subprocess.run([sys.executable, script, sample], check=True, capture_output=True, text=True, timeout=120)
+    assert "client_id" in run.stdout and "nps" in run.stdout and "sla" in run.stdout, run.stdout
+    assert "C0001" in run.stdout, run.stdout

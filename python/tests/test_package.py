@@ -1,6 +1,8 @@
-"""The package itself: the datafusion version guard and the committed type stub."""
+"""The package itself: the datafusion version guard, the committed type stub and the
+report job."""
 
 import importlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -8,6 +10,7 @@ import datafusion
 import pytest
 
 import mspkpi
+from conftest import mspkpi_cli
 
 
 def test_another_datafusion_major_is_refused_at_import(monkeypatch):
@@ -27,3 +30,31 @@ def test_the_committed_stub_is_current():
     assert committed == mspkpi._native.stub(), (
         "python/mspkpi/__init__.pyi is stale: run `python python/generate_stub.py` and commit it"
     )
+
+
+def test_report_renders_what_the_cli_renders(sample, tmp_path):
+    summary = mspkpi.report(str(sample), "2026-05", tmp_path / "py", formats="md")
+    folder = Path(summary["folder"])
+    assert folder == tmp_path / "py" / "2026-05"
+    cli = subprocess.run(
+        [mspkpi_cli(), "report", "--data", sample, "--period", "2026-05", "--format", "md", "--out", tmp_path / "cli"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert f"wrote {summary['files']} files for {summary['clients']} clients" in cli.stderr, cli.stderr
+    mine = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    theirs_folder = tmp_path / "cli" / "2026-05"
+    theirs = sorted(p.relative_to(theirs_folder) for p in theirs_folder.rglob("*") if p.is_file())
+    assert mine == theirs and len(mine) == summary["files"] == summary["clients"] + 2
+    for name in mine:
+        assert (folder / name).read_bytes() == (theirs_folder / name).read_bytes(), name
+
+
+def test_report_errors_are_python_exceptions(sample, tmp_path):
+    with pytest.raises(ValueError, match=r"2026-13"):
+        mspkpi.report(str(sample), "2026-13", tmp_path)
+    with pytest.raises(RuntimeError, match=r"does-not-exist"):
+        mspkpi.report(str(tmp_path / "does-not-exist"), "2026-05", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

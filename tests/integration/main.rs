@@ -14,6 +14,7 @@ mod models;
 // Its cluster part needs the `cluster` feature.
 #[cfg(feature = "cluster")]
 mod object_store;
+mod python;
 mod readme;
 mod report;
 mod saved_queries;

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The Python package beside the CLI: one GROUP BY with nps over the same surveys file,
+# as a DataFrame-API aggregate in datafusion-python (mspkpi.nps) and as SQL in
+# `mspkpi sql`, both release builds on this machine's cores; writes bench/PYTHON.md
+# (never edit it by hand).
+#
+#   bench/python.sh                     # 10M tickets' surveys
+#   TICKETS=1000000 bench/python.sh     # a quicker run
+#
+# RUNS interleaved runs of each, wall time of the whole process (interpreter start and
+# imports included on the Python side, process start on the CLI's), median (min-max);
+# the two results must be equal.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TICKETS=${TICKETS:-10000000}
+CLIENTS=${CLIENTS:-1000}
+MONTHS=${MONTHS:-24}
+RUNS=${RUNS:-5}
+DATA=${DATA:-target/bench-data-$TICKETS}
+OUT=target/bench-python
+source bench/lib.sh
+DIGITS=2
+mkdir -p "$OUT"
+
+cargo build --release --quiet
+BIN=./target/release/mspkpi
+bench_venv "datafusion>=55,<56" "pyarrow>=16" "maturin>=1.9.4,<2"
+(cd python && VIRTUAL_ENV="$PWD/../$VENV" "../$VENV/bin/maturin" develop --release --locked -q)
+
+[ -d "$DATA/tickets" ] || "$BIN" generate --out "$DATA" --tickets "$TICKETS" --clients "$CLIENTS" --months "$MONTHS" > /dev/null
+SQL="SELECT client_id, nps(score) AS nps FROM surveys WHERE kind = 'nps' GROUP BY client_id ORDER BY client_id"
+answers=$("$BIN" sql --data "$DATA" --format csv "SELECT count(*) FROM surveys WHERE kind = 'nps'" | tail -1)
+
+seconds() { local s e; s=$(date +%s.%N); "$@" > "$OUT/last.csv"; e=$(date +%s.%N); echo "$e - $s" | bc; }
+python_runs=(); cli_runs=()
+for _ in $(seq "$RUNS"); do
+  python_runs+=("$(seconds "$VENV/bin/python" bench/python_nps.py "$DATA")"); cp "$OUT/last.csv" "$OUT/python.csv"
+  cli_runs+=("$(seconds "$BIN" sql --data "$DATA" --format csv "$SQL")"); cp "$OUT/last.csv" "$OUT/cli.csv"
+done
+# Equal values: the CLI prints floats as Arrow does, Python as repr; compare as numbers.
+python3 - "$OUT/python.csv" "$OUT/cli.csv" <<'PY'
+import csv, sys
+mine, theirs = (list(csv.DictReader(open(p))) for p in sys.argv[1:])
+assert len(mine) == len(theirs) > 0, (len(mine), len(theirs))
+for a, b in zip(mine, theirs):
+    assert a["client_id"] == b["client_id"] and (a["nps"] == b["nps"] == "" or float(a["nps"]) == float(b["nps"])), (a, b)
+PY
+py=$(printf '%s\n' "${python_runs[@]}" | median); cli=$(printf '%s\n' "${cli_runs[@]}" | median)
+ratio=$(echo "$(echo "$py" | cut -d' ' -f1) / $(echo "$cli" | cut -d' ' -f1)" | bc -l | cut -c1-4)
+datafusion_version=$("$VENV/bin/python" -c 'import datafusion; print(datafusion.__version__)')
+
+cat > bench/PYTHON.md <<MD
+# Python beside the CLI
+
+Written by \`bench/python.sh\`; do not edit by hand.
+
+- commit: $COMMIT
+- machine: $(machine)
+- command: \`TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS RUNS=$RUNS bench/python.sh\`
+
+One GROUP BY with \`nps\` over the surveys of a generated history of $TICKETS tickets
+($CLIENTS clients, $MONTHS months; $answers NPS answers), release builds, $RUNS
+interleaved runs, wall time of the whole process, median (min-max):
+
+| run | seconds |
+|---|---|
+| datafusion-python $datafusion_version, DataFrame API: \`surveys.filter(kind = 'nps').aggregate([client_id], [mspkpi.nps(score)])\` | $py |
+| \`mspkpi sql "$SQL"\` | $cli |
+
+Python / CLI: ${ratio}x. Both results are equal, client by client.
+MD
+cat bench/PYTHON.md
