@@ -32,10 +32,12 @@ bench_venv "datafusion>=55,<56" "pyarrow>=16" "maturin>=1.9.4,<2"
 SQL="SELECT client_id, nps(score) AS nps FROM surveys WHERE kind = 'nps' GROUP BY client_id ORDER BY client_id"
 answers=$("$BIN" sql --data "$DATA" --format csv "SELECT count(*) FROM surveys WHERE kind = 'nps'" | tail -1)
 
-seconds() { local s e; s=$(date +%s.%N); "$@" > "$OUT/last.csv"; e=$(date +%s.%N); echo "$e - $s" | bc; }
-python_runs=(); cli_runs=()
+seconds() { local s e; s=$(date +%s.%N); "$@" > "$OUT/last.csv" 2> "$OUT/last.err"; e=$(date +%s.%N); echo "$e - $s" | bc; }
+python_runs=(); query_runs=(); import_runs=(); cli_runs=()
 for _ in $(seq "$RUNS"); do
   python_runs+=("$(seconds "$VENV/bin/python" bench/python_nps.py "$DATA")"); cp "$OUT/last.csv" "$OUT/python.csv"
+  query_runs+=("$(cat "$OUT/last.err")")
+  import_runs+=("$(seconds "$VENV/bin/python" -c 'import datafusion, mspkpi')")
   cli_runs+=("$(seconds "$BIN" sql --data "$DATA" --format csv "$SQL")"); cp "$OUT/last.csv" "$OUT/cli.csv"
 done
 # Equal values: the CLI prints floats as Arrow does, Python as repr; compare as numbers.
@@ -47,6 +49,7 @@ for a, b in zip(mine, theirs):
     assert a["client_id"] == b["client_id"] and (a["nps"] == b["nps"] == "" or float(a["nps"]) == float(b["nps"])), (a, b)
 PY
 py=$(printf '%s\n' "${python_runs[@]}" | median); cli=$(printf '%s\n' "${cli_runs[@]}" | median)
+query=$(printf '%s\n' "${query_runs[@]}" | DIGITS=3 median); imports=$(printf '%s\n' "${import_runs[@]}" | median)
 ratio=$(echo "$(echo "$py" | cut -d' ' -f1) / $(echo "$cli" | cut -d' ' -f1)" | bc -l | cut -c1-4)
 datafusion_version=$("$VENV/bin/python" -c 'import datafusion; print(datafusion.__version__)')
 
@@ -66,8 +69,11 @@ interleaved runs, wall time of the whole process, median (min-max):
 | run | seconds |
 |---|---|
 | datafusion-python $datafusion_version, DataFrame API: \`surveys.filter(kind = 'nps').aggregate([client_id], [mspkpi.nps(score)])\` | $py |
+| the same Python process: the query alone (reading the file to the collected result) | $query |
+| \`python -c "import datafusion, mspkpi"\` (interpreter start and imports) | $imports |
 | \`mspkpi sql "$SQL"\` | $cli |
 
-Python / CLI: ${ratio}x. Both results are equal, client by client.
+Python / CLI, whole processes: ${ratio}x; most of the difference is the interpreter's
+start and the imports. Both results are equal, client by client.
 MD
 cat bench/PYTHON.md

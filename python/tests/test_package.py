@@ -58,3 +58,14 @@ def test_report_errors_are_python_exceptions(sample, tmp_path):
     with pytest.raises(RuntimeError, match=r"does-not-exist"):
         mspkpi.report(str(tmp_path / "does-not-exist"), "2026-05", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_readme_example_runs(sample, tmp_path):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("\n## Python\n"):]
+    example = section[section.index("```python\n") + len("```python\n"):]
+    example = example[: example.index("```")]
+    (tmp_path / "mspkpi-demo").mkdir()
+    (tmp_path / "mspkpi-demo" / "data").symlink_to(sample)
+    run = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, check=True, capture_output=True, text=True, timeout=60)
+    assert "C0001" in run.stdout and "nps(surveys.score)" in run.stdout, run.stdout
