@@ -45,7 +45,6 @@ seconds() {
   "$BIN" report --threads 2 --data "$REPORT_DATA" --period "$PERIOD" --out "$out" "$@" > /dev/null 2>> "$OUT/report.log"
   e=$(date +%s.%N); echo "$e - $s" | bc
 }
-ratio_of_medians() { echo "$(printf '%s\n' "${!1}" | median | cut -d' ' -f1) / $(printf '%s\n' "${!2}" | median | cut -d' ' -f1)" | bc -l | cut -c1-4; }
 
 # The cluster.
 SCHEDULER=$(free_port)

@@ -1,4 +1,4 @@
-# Shared by bench/run.sh and bench/cluster.sh: source it from the repository's root.
+# Shared by bench/run.sh, bench/cluster.sh and bench/python.sh: source it from the repository's root.
 
 # The commit measured; taken before anything is written, so that the results file
 # itself does not count as a local change.
@@ -17,6 +17,9 @@ bench_venv() {
 
 # Numbers on stdin -> "median (min-max)" with DIGITS decimals (default 3).
 median() { sort -g | awk -v d="${DIGITS:-3}" '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.*f (%.*f-%.*f)", d, m, d, a[1], d, a[NR]}'; }
+
+# ratio_of_medians 'A[@]' 'B[@]': the median of array A over the median of array B.
+ratio_of_medians() { echo "$(printf '%s\n' "${!1}" | median | cut -d' ' -f1) / $(printf '%s\n' "${!2}" | median | cut -d' ' -f1)" | bc -l | cut -c1-4; }
 
 # last_period DATA: the last whole month of a generated data folder.
 last_period() { "$BIN" sql --data "$1" --format csv "SELECT to_char(CAST(max(created_at) AS DATE) - INTERVAL '1 month', '%Y-%m') AS p FROM tickets" | tail -1; }

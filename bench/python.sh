@@ -50,7 +50,7 @@ for a, b in zip(mine, theirs):
 PY
 py=$(printf '%s\n' "${python_runs[@]}" | median); cli=$(printf '%s\n' "${cli_runs[@]}" | median)
 query=$(printf '%s\n' "${query_runs[@]}" | DIGITS=3 median); imports=$(printf '%s\n' "${import_runs[@]}" | median)
-ratio=$(echo "$(echo "$py" | cut -d' ' -f1) / $(echo "$cli" | cut -d' ' -f1)" | bc -l | cut -c1-4)
+ratio=$(ratio_of_medians 'python_runs[@]' 'cli_runs[@]')
 datafusion_version=$("$VENV/bin/python" -c 'import datafusion; print(datafusion.__version__)')
 
 cat > bench/PYTHON.md <<MD

@@ -59,13 +59,9 @@ def report(
     currency: str = "USD",
     threads: int | None = None,
 ) -> dict[str, object]:
-    """Renders the reports of one period (a month such as "2026-10" or a quarter such as
-    "2026-Q3") from `data` (a folder or s3://bucket/prefix) into `out/<period>/`, as
-    `mspkpi report` does. Returns {"folder": ..., "clients": ..., "files": ...}; raises
-    ValueError for a bad argument and RuntimeError when the job fails."""
-
 "#,
     );
+    let _ = write!(text, "    \"\"\"{}\"\"\"\n\n", report_doc!());
     let functions = aggregates
         .iter()
         .map(|f| (f.name(), f.documentation(), "AggregateUDF"))

@@ -9,6 +9,13 @@
 //!
 //! [`report`] renders the monthly reports with the same code as `mspkpi report`.
 
+/// The docstring of [`report`], for the function itself and for the type stub.
+macro_rules! report_doc {
+    () => {
+        "Renders the reports of one period (a month such as \"2026-10\" or a quarter such as \"2026-Q3\") from `data` (a folder or s3://bucket/prefix) into `out/<period>/`, as `mspkpi report` does, replacing that folder only once everything is written. Returns {\"folder\": ..., \"clients\": ..., \"files\": ...}; raises ValueError for a bad argument and RuntimeError when the job fails."
+    };
+}
+
 mod docs;
 
 use std::path::PathBuf;
@@ -116,9 +123,7 @@ fn stub() -> String {
     )
 }
 
-/// Renders the reports of one period, as `mspkpi report` does, into `out/<period>/`
-/// (replacing that folder only once everything is written). Returns the folder and
-/// the numbers of clients and files written.
+#[doc = report_doc!()]
 #[pyfunction]
 #[pyo3(signature = (data, period, out, *, formats = "md,html", clients = Vec::new(), queries = None, templates = None, currency = "USD", threads = None))]
 #[allow(clippy::too_many_arguments)] // one keyword argument per `mspkpi report` option
