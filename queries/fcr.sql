@@ -1,11 +1,11 @@
 -- name: fcr
--- description: First-contact resolution rate per client and period of resolved_at
+-- description: First-contact resolution rate per client and period of resolved_at; with a status history, a ticket reopened before the end of that period does not count as resolved on first contact
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
 SELECT client_id,
        resolved_period AS period,
-       fcr_rate(contacts) AS fcr,
+       fcr_rate(contacts, reopened_period <= resolved_period) AS fcr,
        count(contacts) AS fcr_n
 FROM ticket_facts
 WHERE resolved_period BETWEEN $trend_start AND $period_start

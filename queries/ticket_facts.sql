@@ -1,5 +1,5 @@
 -- name: ticket_facts
--- description: One row per ticket relevant to the trend window (an event inside it, a clock still running, or still open): its client, priority, category and contacts, the local period of each event, business minutes to first response and to resolution, and each SLA clock's decision (met, decided_at, period)
+-- description: One row per ticket relevant to the trend window (an event inside it, a clock still running, or still open): its client, priority, category and contacts, the local period of each event (its first reopen too), business minutes to first response and to resolution, the business minutes it waited on the customer before resolution, and each SLA clock's decision (met, decided_at, period), with the clocks stopped while the ticket waited
 -- scope: model
 -- param grain: string
 -- param window_start: timestamp
@@ -15,6 +15,10 @@ WITH relevant AS (
            CAST(date_trunc($grain, local_month(t.first_response_at, g.timezone)) AS DATE) AS responded_period,
            CAST(date_trunc($grain, local_month(t.resolved_at, g.timezone)) AS DATE) AS resolved_period,
            CAST(date_trunc($grain, local_month(coalesce(t.closed_at, t.resolved_at), g.timezone)) AS DATE) AS closed_period,
+           CAST(date_trunc($grain, local_month(h.first_reopened_at, g.timezone)) AS DATE) AS reopened_period,
+           h.ticket_id IS NOT NULL AS has_status_history,
+           -- NULL for a ticket that never waited: its clocks take the plain path below
+           CASE WHEN cardinality(h.pauses) > 0 THEN h.pauses END AS pauses,
            g.timezone,
            g.calendar,
            g.response_target,
@@ -23,10 +27,12 @@ WITH relevant AS (
     FROM tickets t
     -- client_terms is a model: its exact size makes it the side the join builds
     JOIN client_terms g ON g.client_id = t.client_id AND g.priority_key = coalesce(t.priority, '')
+    LEFT JOIN ticket_status_facts h ON h.ticket_id = t.ticket_id
     WHERE (t.created_at >= $window_start
            OR t.first_response_at IS NULL OR t.first_response_at >= $window_start
            OR t.resolved_at IS NULL OR t.resolved_at >= $window_start
-           OR coalesce(t.closed_at, t.resolved_at) >= $window_start)
+           OR coalesce(t.closed_at, t.resolved_at) >= $window_start
+           OR h.first_reopened_at >= $window_start)
       AND (t.created_at < $window_end OR t.first_response_at < $window_end
            OR t.resolved_at < $window_end OR coalesce(t.closed_at, t.resolved_at) < $window_end)
 ),
@@ -37,6 +43,10 @@ clocks AS (
                 THEN business_minutes(created_at, first_response_at, calendar) END AS response_minutes,
            CASE WHEN resolved_at >= $window_start AND resolved_at < $window_end
                 THEN business_minutes(created_at, resolved_at, calendar) END AS resolution_minutes,
+           -- waiting on the customer before the resolution, for tickets with a status
+           -- history (0 when they never waited)
+           CASE WHEN resolved_at >= $window_start AND resolved_at < $window_end AND has_status_history
+                THEN coalesce(paused_minutes(created_at, resolved_at, calendar, pauses), 0) END AS waiting_minutes,
            -- an SLA clock is judged when it was created before the window ends and not
            -- stopped before the window opens
            response_target IS NOT NULL AND created_at < $window_end
@@ -52,25 +62,26 @@ met AS (
            -- counted week by week)
            CASE WHEN NOT response_judged THEN NULL
                 WHEN first_response_at IS NULL THEN false
-                WHEN response_minutes IS NOT NULL AND sla_calendar = calendar
+                WHEN response_minutes IS NOT NULL AND sla_calendar = calendar AND pauses IS NULL
                 THEN response_minutes <= response_target
-                ELSE sla_met(created_at, first_response_at, response_target, first_response_at, sla_calendar)
+                ELSE sla_met(created_at, first_response_at, response_target, first_response_at, sla_calendar, pauses)
            END AS response_met,
            CASE WHEN NOT resolution_judged THEN NULL
                 WHEN resolved_at IS NULL THEN false
-                WHEN resolution_minutes IS NOT NULL AND sla_calendar = calendar
+                WHEN resolution_minutes IS NOT NULL AND sla_calendar = calendar AND pauses IS NULL
                 THEN resolution_minutes <= resolution_target
-                ELSE sla_met(created_at, resolved_at, resolution_target, resolved_at, sla_calendar)
+                ELSE sla_met(created_at, resolved_at, resolution_target, resolved_at, sla_calendar, pauses)
            END AS resolution_met
     FROM clocks
 ),
 decided AS (
     SELECT *,
            CASE WHEN response_met THEN first_response_at
-                WHEN NOT response_met THEN business_deadline(created_at, response_target, sla_calendar)
+                -- a pause before the deadline pushes it out
+                WHEN NOT response_met THEN business_deadline(created_at, response_target, sla_calendar, pauses)
            END AS response_decided_at,
            CASE WHEN resolution_met THEN resolved_at
-                WHEN NOT resolution_met THEN business_deadline(created_at, resolution_target, sla_calendar)
+                WHEN NOT resolution_met THEN business_deadline(created_at, resolution_target, sla_calendar, pauses)
            END AS resolution_decided_at
     FROM met
 )
@@ -83,8 +94,11 @@ SELECT ticket_id,
        responded_period,
        resolved_period,
        closed_period,
+       reopened_period,
+       has_status_history,
        response_minutes,
        resolution_minutes,
+       waiting_minutes,
        response_met,
        response_decided_at,
        CAST(date_trunc($grain, local_month(response_decided_at, timezone)) AS DATE) AS response_sla_period,

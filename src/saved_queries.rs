@@ -25,7 +25,7 @@ use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
 
 /// The queries built into the binary (the repository's `queries/`).
-const BUILTIN: [(&str, &str); 13] = [
+const BUILTIN: [(&str, &str); 16] = [
     ("breakdown.sql", include_str!("../queries/breakdown.sql")),
     ("churn.sql", include_str!("../queries/churn.sql")),
     (
@@ -35,6 +35,7 @@ const BUILTIN: [(&str, &str); 13] = [
     ("efficiency.sql", include_str!("../queries/efficiency.sql")),
     ("fcr.sql", include_str!("../queries/fcr.sql")),
     ("flow.sql", include_str!("../queries/flow.sql")),
+    ("reopens.sql", include_str!("../queries/reopens.sql")),
     ("resolution.sql", include_str!("../queries/resolution.sql")),
     (
         "responsiveness.sql",
@@ -50,6 +51,11 @@ const BUILTIN: [(&str, &str); 13] = [
         "ticket_facts.sql",
         include_str!("../queries/ticket_facts.sql"),
     ),
+    (
+        "ticket_status_facts.sql",
+        include_str!("../queries/ticket_status_facts.sql"),
+    ),
+    ("waiting.sql", include_str!("../queries/waiting.sql")),
     ("work_facts.sql", include_str!("../queries/work_facts.sql")),
 ];
 

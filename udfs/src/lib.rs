@@ -24,6 +24,7 @@
 pub mod aggregate;
 pub mod args;
 pub mod calendar;
+pub mod pauses;
 pub mod ratio;
 pub mod scalar;
 pub mod sla;
@@ -45,6 +46,9 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
         aggregate::fcr_rate::fcr_rate_udaf(),
         aggregate::churn_rate::churn_rate_udaf(),
         aggregate::revenue_churn_rate::revenue_churn_rate_udaf(),
+        aggregate::status_history::sla_pauses_udaf(),
+        aggregate::status_history::first_resolved_at_udaf(),
+        aggregate::status_history::first_reopened_at_udaf(),
     ]
 }
 
@@ -55,6 +59,7 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
         scalar::sla_met::sla_met_udf(),
         scalar::business_deadline::business_deadline_udf(),
         scalar::local_month::local_month_udf(),
+        scalar::paused_minutes::paused_minutes_udf(),
     ]
 }
 

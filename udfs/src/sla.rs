@@ -5,11 +5,13 @@ use datafusion_common::{Result, exec_err};
 
 use crate::args::{MICROS_PER_MINUTE, coerce_integer, coerce_temporal, coerce_text};
 use crate::calendar::Calendar;
+use crate::pauses::{coerce_pauses, unpaused_exceeds};
 
 /// The state at `as_of` (instants in UTC microseconds): `Some(true)` done within
 /// target, `Some(false)` done late or not done and already past target, `None` not done
 /// and still within target. A `done` later than `as_of` counts as not done. Without a
-/// calendar, time is wall-clock time.
+/// calendar, time is wall-clock time. Time inside `pauses` (sorted and merged, see
+/// [`crate::pauses`]) does not count.
 #[inline]
 pub fn sla_state(
     function: &str,
@@ -18,11 +20,13 @@ pub fn sla_state(
     target_minutes: i64,
     as_of: i64,
     calendar: Option<&Calendar>,
+    pauses: &[(i64, i64)],
 ) -> Result<Option<bool>> {
     let target = target_micros(function, target_minutes)?;
-    let past_target = |until: i64| match calendar {
-        Some(calendar) => calendar.exceeds(created, until, target),
-        None => until.saturating_sub(created) > target,
+    let past_target = |until: i64| match (calendar, pauses) {
+        (Some(calendar), []) => calendar.exceeds(created, until, target),
+        (None, []) => until.saturating_sub(created) > target,
+        (calendar, pauses) => unpaused_exceeds(calendar, created, until, target, pauses),
     };
     Ok(match done.filter(|&done| done <= as_of) {
         Some(done) => Some(!past_target(done)),
@@ -40,7 +44,8 @@ pub fn target_micros(function: &str, target_minutes: i64) -> Result<i64> {
     Ok(target_minutes.saturating_mul(MICROS_PER_MINUTE))
 }
 
-/// The argument types of `(created_at, done_at, target_minutes, as_of [, calendar])`.
+/// The argument types of `(created_at, done_at, target_minutes, as_of [, calendar
+/// [, pauses]])`.
 pub fn sla_arg_types(function: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
     let mut types = vec![
         coerce_temporal(function, "created_at", &arg_types[0])?,
@@ -50,6 +55,9 @@ pub fn sla_arg_types(function: &str, arg_types: &[DataType]) -> Result<Vec<DataT
     ];
     if let Some(calendar) = arg_types.get(4) {
         types.push(coerce_text(function, "calendar", calendar)?);
+    }
+    if let Some(pauses) = arg_types.get(5) {
+        types.push(coerce_pauses(function, pauses)?);
     }
     Ok(types)
 }

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use arrow::array::ArrayRef;
+use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::DataType;
 use datafusion_common::{Result, ScalarValue};
@@ -13,8 +13,8 @@ use crate::ratio::{RatioAggregate, RatioFunction, RatioKernel};
 
 #[user_doc(
     doc_section(label = "MSP KPI Functions"),
-    description = "First-contact resolution rate: the percentage of resolved tickets (non-NULL contacts) that needed exactly one customer contact. NULL contacts (not yet resolved) are ignored; a group without resolved tickets gives NULL; contacts below 1 are an error.",
-    syntax_example = "fcr_rate(contacts)",
+    description = "First-contact resolution rate: the percentage of resolved tickets (non-NULL contacts) that needed exactly one customer contact. With reopened, a ticket for which it is true does not count as resolved on first contact (NULL = not reopened). NULL contacts (not yet resolved) are ignored; a group without resolved tickets gives NULL; contacts below 1 are an error.",
+    syntax_example = "fcr_rate(contacts [, reopened])",
     sql_example = r#"```sql
 > SELECT fcr_rate(contacts) FROM (VALUES (1), (1), (1), (3), (NULL)) AS t(contacts);
 +----------------------+
@@ -26,6 +26,10 @@ use crate::ratio::{RatioAggregate, RatioFunction, RatioKernel};
     argument(
         name = "contacts",
         description = "Customer contacts until resolution (1 = resolved on first contact), any integer type; NULL while unresolved."
+    ),
+    argument(
+        name = "reopened",
+        description = "Optional BOOLEAN: true = the ticket was reopened after its resolution, so not resolved on first contact."
     )
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -48,7 +52,10 @@ pub fn fcr_rate_udaf() -> Arc<AggregateUDF> {
 }
 
 #[derive(Debug)]
-pub struct FcrRateKernel;
+pub struct FcrRateKernel {
+    /// Whether a second argument says which tickets were reopened.
+    reopened: bool,
+}
 
 impl RatioKernel for FcrRateKernel {
     fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
@@ -56,7 +63,7 @@ impl RatioKernel for FcrRateKernel {
         args: &[ArrayRef],
         selection: Option<&BooleanBuffer>,
         keys: &[K],
-        add: F,
+        mut add: F,
     ) -> Result<()> {
         score_contributions(
             "fcr_rate",
@@ -64,7 +71,31 @@ impl RatioKernel for FcrRateKernel {
             selection,
             keys,
             1..=i64::MAX,
-            add,
+            &mut add,
+            |contacts| (contacts == 1) as i64,
+        )?;
+        if !self.reopened {
+            return Ok(());
+        }
+        // A reopened ticket takes back what it added to the numerator.
+        let reopened = args[1].as_boolean();
+        let mut reopened_rows = match reopened.nulls() {
+            Some(nulls) => reopened.values() & nulls.inner(),
+            None => reopened.values().clone(),
+        };
+        if let Some(selection) = selection {
+            reopened_rows = &reopened_rows & selection;
+        }
+        if reopened_rows.count_set_bits() == 0 {
+            return Ok(());
+        }
+        score_contributions(
+            "fcr_rate",
+            &args[0],
+            Some(&reopened_rows),
+            keys,
+            1..=i64::MAX,
+            |key, numerator, _| add(key, -numerator, 0),
             |contacts| (contacts == 1) as i64,
         )
     }
@@ -86,16 +117,28 @@ impl RatioFunction for FcrRate {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        check_arity("fcr_rate", arg_types, &[1])?;
-        Ok(vec![coerce_integer("fcr_rate", "contacts", &arg_types[0])?])
+        check_arity("fcr_rate", arg_types, &[1, 2])?;
+        let mut types = vec![coerce_integer("fcr_rate", "contacts", &arg_types[0])?];
+        match arg_types.get(1) {
+            Some(DataType::Boolean | DataType::Null) => types.push(DataType::Boolean),
+            Some(other) => {
+                return datafusion_common::plan_err!(
+                    "fcr_rate: argument reopened must be a BOOLEAN, got {other}"
+                );
+            }
+            None => {}
+        }
+        Ok(types)
     }
 
     fn kernel(
         &self,
-        _arg_types: &[DataType],
+        arg_types: &[DataType],
         _constants: &[Option<ScalarValue>],
     ) -> Result<FcrRateKernel> {
-        Ok(FcrRateKernel)
+        Ok(FcrRateKernel {
+            reopened: arg_types.len() == 2,
+        })
     }
 
     fn documentation(&self) -> Option<&Documentation> {

@@ -7,3 +7,4 @@ pub mod nps;
 pub mod revenue_churn_rate;
 mod score;
 pub mod sla_compliance;
+pub mod status_history;

@@ -16,6 +16,7 @@ use crate::args::{
     integers_as_i64, temporal_as_micros,
 };
 use crate::calendar::Calendar;
+use crate::pauses::PauseLists;
 use crate::ratio::{
     RatioAggregate, RatioFunction, RatioKernel, find_selected, first_selected, for_each_row,
     keys_for,
@@ -24,8 +25,8 @@ use crate::sla::{sla_arg_types, sla_state, target_micros};
 
 #[user_doc(
     doc_section(label = "MSP KPI Functions"),
-    description = "SLA compliance: the percentage of decided SLAs that were met. With one BOOLEAN argument, the share of true among non-NULL values (NULL = pending, excluded). With (created_at, done_at, target_minutes, as_of [, calendar]) each row is decided like sla_met: met when done within target, breached when done late or not done and already past target; pending rows (not done, still within target) are excluded. With a calendar only business hours count. A group with nothing decided gives NULL.",
-    syntax_example = "sla_compliance(met) | sla_compliance(created_at, done_at, target_minutes, as_of [, calendar])",
+    description = "SLA compliance: the percentage of decided SLAs that were met. With one BOOLEAN argument, the share of true among non-NULL values (NULL = pending, excluded). With (created_at, done_at, target_minutes, as_of [, calendar]) each row is decided like sla_met: met when done within target, breached when done late or not done and already past target; pending rows (not done, still within target) are excluded. With a calendar only business hours count. With pauses (as sla_pauses returns them) the clock stops inside them, so a pause pushes the deadline out; NULL pauses = none. A group with nothing decided gives NULL.",
+    syntax_example = "sla_compliance(met) | sla_compliance(created_at, done_at, target_minutes, as_of [, calendar [, pauses]])",
     sql_example = r#"```sql
 > SELECT sla_compliance(met) FROM (VALUES (true), (true), (false), (NULL)) AS t(met);
 +----------------------------+
@@ -58,6 +59,10 @@ use crate::sla::{sla_arg_types, sla_state, target_micros};
     argument(
         name = "calendar",
         description = "Optional business-hours calendar spec, e.g. 'Mon-Fri 08:00-18:00 Europe/Berlin holidays 2026-12-25'; '24x7' = wall clock."
+    ),
+    argument(
+        name = "pauses",
+        description = "Optional list of {start, end} structs during which the clock stops (sla_pauses); a NULL end = still paused."
     )
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -99,6 +104,8 @@ pub enum SlaComplianceKernel {
         target: Option<i64>,
         /// `as_of` in UTC microseconds when it is a constant.
         as_of: Option<i64>,
+        /// Whether a sixth argument gives each row's pauses.
+        pauses: bool,
     },
 }
 
@@ -281,6 +288,7 @@ impl RatioKernel for SlaComplianceKernel {
             clock,
             target: constant_target,
             as_of: constant_as_of,
+            pauses,
         } = self
         else {
             let met = args[0].as_boolean().values();
@@ -304,7 +312,12 @@ impl RatioKernel for SlaComplianceKernel {
         if let Some(row) = targets.first_negative(created.len(), selection) {
             target_micros(NAME, targets.minutes_at(row))?;
         }
+        let pauses = match pauses {
+            true => Some(PauseLists::from_array(NAME, &args[5])?),
+            false => None,
+        };
         let calendars = match clock {
+            Clock::Wall if pauses.is_some() => PerRow::Uniform(None),
             Clock::Wall => {
                 let batch = TimesBatch {
                     keys: keys_for(keys, created.len())?,
@@ -321,6 +334,7 @@ impl RatioKernel for SlaComplianceKernel {
         };
         // Business time costs far more than the loop around it: go row by row.
         let mut error = None;
+        let mut scratch = Vec::new();
         let keys = keys_for(keys, created.len())?;
         for_each_row(keys, selection, None, |row, key, weight, _| {
             if weight == 0 || error.is_some() {
@@ -331,6 +345,10 @@ impl RatioKernel for SlaComplianceKernel {
                 .is_none_or(|v| v.is_valid(row))
                 .then(|| done[row]);
             let calendar = calendars.get(row);
+            let pauses = match &pauses {
+                Some(pauses) => pauses.row(row, &mut scratch),
+                None => &[],
+            };
             match sla_state(
                 NAME,
                 created[row],
@@ -338,6 +356,7 @@ impl RatioKernel for SlaComplianceKernel {
                 targets.minutes_at(row),
                 as_of.at(row),
                 calendar,
+                pauses,
             ) {
                 Ok(Some(met)) => add(key, met as i64, 1),
                 Ok(None) => {}
@@ -351,7 +370,9 @@ impl RatioKernel for SlaComplianceKernel {
         match self {
             SlaComplianceKernel::Met => &[0],
             SlaComplianceKernel::Times {
-                clock: Clock::Wall, ..
+                clock: Clock::Wall,
+                pauses: false,
+                ..
             } => &[0, 2, 3],
             SlaComplianceKernel::Times { .. } => &[0, 2, 3, 4],
         }
@@ -370,7 +391,7 @@ impl RatioFunction for SlaCompliance {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        check_arity(NAME, arg_types, &[1, 4, 5])?;
+        check_arity(NAME, arg_types, &[1, 4, 5, 6])?;
         if arg_types.len() == 1 {
             return match &arg_types[0] {
                 DataType::Boolean | DataType::Null => Ok(vec![DataType::Boolean]),
@@ -406,6 +427,7 @@ impl RatioFunction for SlaCompliance {
             clock,
             target: constant(2).map(|t| constant_i64(NAME, t)).transpose()?,
             as_of: constant(3).map(|t| constant_micros(NAME, t)).transpose()?,
+            pauses: arg_types.len() == 6,
         })
     }
 

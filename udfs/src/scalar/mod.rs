@@ -3,6 +3,7 @@
 pub mod business_deadline;
 pub mod business_minutes;
 pub mod local_month;
+pub mod paused_minutes;
 pub mod sla_met;
 
 use arrow::array::ArrayRef;

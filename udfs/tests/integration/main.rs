@@ -3,4 +3,5 @@
 
 mod calendar_properties;
 mod groups_accumulator;
+mod pauses;
 mod properties;
