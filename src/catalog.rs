@@ -186,11 +186,25 @@ fn inspect_folder(dir: &Path) -> Result<Inspection> {
     Ok(inspection)
 }
 
-/// A problem for each required table that `names` lacks.
+/// A problem for each required table that `names` lacks, and for `statuses` when
+/// `ticket_status` is there without it.
 fn missing_tables(root: &str, names: &[String], problems: &mut Vec<SchemaProblem>) {
     let root = root.trim_end_matches('/');
+    let has = |name: &str| names.iter().any(|n| n == name);
+    if has(schema::TICKET_STATUS) && !has(schema::STATUSES) {
+        problems.push(SchemaProblem {
+            table: schema::STATUSES.into(),
+            file: None,
+            column: None,
+            message: format!(
+                "missing: table '{}' needs it to know which statuses stop the SLA clocks; expected a folder {root}/{1}/ or a file {root}/{1}.parquet",
+                schema::TICKET_STATUS,
+                schema::STATUSES
+            ),
+        });
+    }
     for table in &TABLES {
-        if table.required && !names.iter().any(|n| n == table.name) {
+        if table.required && !has(table.name) {
             problems.push(SchemaProblem {
                 table: table.name.into(),
                 file: None,
@@ -455,7 +469,32 @@ pub async fn register(ctx: &SessionContext, dir: &Location) -> Result<Vec<TableS
         anyhow::bail!("{}", message.join("\n"));
     }
     register_sources(ctx, &inspection.tables).await?;
+    register_absent_optional_tables(ctx, &inspection.tables)?;
     Ok(inspection.tables)
+}
+
+/// Whether the tables hold a status history (`ticket_status`).
+pub fn has_status_history(sources: &[TableSource]) -> bool {
+    sources.iter().any(|s| s.name == schema::TICKET_STATUS)
+}
+
+/// Registers each optional canonical table the data lacks as an empty table of its
+/// schema, so that the queries that read it run unchanged (no status history: nothing
+/// pauses). An empty relation, rather than a memory table, also plans on a cluster.
+fn register_absent_optional_tables(ctx: &SessionContext, sources: &[TableSource]) -> Result<()> {
+    for table in TABLES.iter().filter(|t| !t.required) {
+        if sources.iter().any(|s| s.name == table.name) {
+            continue;
+        }
+        let columns = table
+            .columns
+            .iter()
+            .map(|c| cast(lit(ScalarValue::Null), c.kind.data_type()).alias(c.name))
+            .collect::<Vec<_>>();
+        let empty = ctx.read_empty()?.select(columns)?.filter(lit(false))?;
+        ctx.register_table(table.name, empty.into_view())?;
+    }
+    Ok(())
 }
 
 /// Registers tables already inspected.

@@ -43,6 +43,8 @@ pub struct Options {
     pub seed: u64,
     /// First month of the history, `(year, month)`.
     pub start: (i32, u32),
+    /// Also write `ticket_status` and `statuses`: each ticket's status history.
+    pub status_history: bool,
 }
 
 impl Default for Options {
@@ -53,6 +55,7 @@ impl Default for Options {
             months: 24,
             seed: 42,
             start: (2024, 11),
+            status_history: false,
         }
     }
 }
@@ -73,6 +76,8 @@ pub struct Summary {
     pub time_entries: u64,
     pub surveys: u64,
     pub sla_targets: u64,
+    /// Status rows; 0 without `status_history`.
+    pub ticket_status: u64,
     /// The instant the history ends (exclusive), UTC microseconds.
     pub end_micros: i64,
 }
@@ -303,10 +308,18 @@ pub fn generate(out: &Path, options: &Options) -> Result<Summary> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let staged = StagedDir::new(&out.join(".generate"))?;
     let summary = write_tables(staged.path(), options)?;
-    // Swap each table folder in; the staged folder itself is then empty.
+    // Swap each table folder in; the staged folder itself is then empty. A status
+    // history left by an earlier run would not match the new tickets: it goes.
     for table in &schema::TABLES {
         let from = staged.path().join(table.name);
         let to: PathBuf = out.join(table.name);
+        if !from.exists() {
+            if to.exists() {
+                fs::remove_dir_all(&to)
+                    .with_context(|| format!("cannot remove {}", to.display()))?;
+            }
+            continue;
+        }
         let table_dir = StagedDir::new(&to)?;
         fs::remove_dir_all(table_dir.path())?;
         fs::rename(&from, table_dir.path())
@@ -333,10 +346,15 @@ fn write_tables(folder: &Path, options: &Options) -> Result<Summary> {
     let end = end_day * MICROS_PER_DAY;
     let clients = make_clients(&mut rng, options, start_day, end_day)?;
 
-    let mut writers: Vec<TableWriter> = schema::TABLES
-        .iter()
+    let mut writers: Vec<TableWriter> = schema::required_tables()
         .map(|t| TableWriter::create(folder, t))
         .collect::<Result<_>>()?;
+    // The histories draw from a stream of their own, so that the other tables come
+    // out byte-identical with or without them.
+    let mut histories = match options.status_history {
+        true => Some(StatusHistories::create(folder, options.seed)?),
+        false => None,
+    };
     let [tickets_w, time_w, surveys_w, clients_w, targets_w] = &mut writers[..] else {
         bail!("generator bug: five tables expected");
     };
@@ -471,6 +489,16 @@ fn write_tables(folder: &Path, options: &Options) -> Result<Summary> {
                     }
                 });
                 let ticket_id = format!("T{ticket_seq:09}");
+                if let Some(histories) = &mut histories {
+                    let times = TicketTimes {
+                        created,
+                        responded: first_response_at,
+                        resolved: resolved_at,
+                        closed: closed_at,
+                        end,
+                    };
+                    histories.write(&ticket_id, &times)?;
+                }
                 let technician = rng.random_range(0..technicians);
                 tickets_w.push(vec![
                     text(&ticket_id),
@@ -546,6 +574,10 @@ fn write_tables(folder: &Path, options: &Options) -> Result<Summary> {
     }
     progress.finish_and_clear();
 
+    let ticket_status = match histories {
+        Some(histories) => histories.finish()?,
+        None => 0,
+    };
     let mut counts = writers.into_iter().map(TableWriter::finish);
     let mut next = || counts.next().unwrap_or(Ok(0));
     Ok(Summary {
@@ -554,8 +586,130 @@ fn write_tables(folder: &Path, options: &Options) -> Result<Summary> {
         surveys: next()?,
         clients: next()?,
         sla_targets: next()?,
+        ticket_status,
         end_micros: end,
     })
+}
+
+/// The statuses of the generated histories: name and kind.
+const STATUSES: [(&str, &str); 6] = [
+    ("New", "open"),
+    ("In Progress", "open"),
+    ("Waiting on Customer", "paused"),
+    ("Reopened", "open"),
+    ("Resolved", "resolved"),
+    ("Closed", "closed"),
+];
+
+/// A ticket's known instants (`None`: not by the end of the history).
+struct TicketTimes {
+    created: i64,
+    responded: Option<i64>,
+    resolved: Option<i64>,
+    closed: Option<i64>,
+    /// The end of the history (exclusive).
+    end: i64,
+}
+
+/// Writes `ticket_status` and `statuses`: new → in progress → at times waiting on the
+/// customer for hours to days → resolved → closed, a few tickets reopened in between,
+/// agreeing with the tickets' own timestamps.
+struct StatusHistories {
+    rng: ChaCha8Rng,
+    rows: TableWriter,
+    statuses: TableWriter,
+    wait: LogNormal<f64>,
+    reopen_delay: LogNormal<f64>,
+    history: Vec<(i64, &'static str)>,
+}
+
+impl StatusHistories {
+    fn create(folder: &Path, seed: u64) -> Result<Self> {
+        let table = |name: &str| {
+            schema::table(name).with_context(|| format!("generator bug: no table {name}"))
+        };
+        Ok(Self {
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5354_4154_5553_4849),
+            rows: TableWriter::create(folder, table(schema::TICKET_STATUS)?)?,
+            statuses: TableWriter::create(folder, table(schema::STATUSES)?)?,
+            wait: lognormal(8.0 * 60.0, 1.1)?,
+            reopen_delay: lognormal(6.0 * 60.0, 1.0)?,
+            history: Vec::new(),
+        })
+    }
+
+    /// Adds a status at `at`, after the ones before: one at the same instant replaces
+    /// the previous status, so no ticket has two statuses at once.
+    fn enter(&mut self, at: i64, status: &'static str) {
+        match self.history.last_mut() {
+            Some(last) if last.0 == at => last.1 = status,
+            Some(last) if last.0 > at => {}
+            _ => self.history.push((at, status)),
+        }
+    }
+
+    fn write(&mut self, ticket_id: &str, t: &TicketTimes) -> Result<()> {
+        self.history.clear();
+        self.enter(t.created, "New");
+        if let Some(responded) = t.responded {
+            self.enter(responded, "In Progress");
+        }
+        // About one ticket in four waits on the customer once, after the response.
+        let worked_from = t.responded.unwrap_or(t.created);
+        let worked_until = t.resolved.unwrap_or(t.end);
+        let wait_draw: f64 = self.rng.random();
+        let wait_minutes = self.wait.sample(&mut self.rng);
+        if wait_draw < 0.25 && worked_until - worked_from > 2 * 60 * MICROS_PER_MINUTE {
+            let span = worked_until - worked_from;
+            let start = worked_from + (span as f64 * self.rng.random_range(0.1..0.6)) as i64;
+            let back = start + (wait_minutes * MICROS_PER_MINUTE as f64) as i64;
+            self.enter(start, "Waiting on Customer");
+            match t.resolved {
+                // Back to work before the resolution, or waiting until it.
+                Some(resolved) if back < resolved => self.enter(back, "In Progress"),
+                Some(_) => {}
+                // Still waiting when the history ends, or back before.
+                None if back < t.end => self.enter(back, "In Progress"),
+                None => {}
+            }
+        }
+        if let Some(resolved) = t.resolved {
+            self.enter(resolved, "Resolved");
+            // A few resolved tickets come back before they are closed.
+            let reopen_draw: f64 = self.rng.random();
+            let delay = (self.reopen_delay.sample(&mut self.rng) * MICROS_PER_MINUTE as f64) as i64;
+            let limit = t.closed.unwrap_or(t.end);
+            let reopened = resolved + delay.max(MICROS_PER_MINUTE);
+            if reopen_draw < 0.04 && reopened < limit {
+                self.enter(reopened, "Reopened");
+                let again = reopened + (limit - reopened) / 2;
+                if again > reopened {
+                    self.enter(again, "Resolved");
+                }
+            }
+        }
+        if let Some(closed) = t.closed {
+            self.enter(closed, "Closed");
+        }
+        for i in 0..self.history.len() {
+            let (at, status) = self.history[i];
+            self.rows.push(vec![
+                text(ticket_id),
+                text(status),
+                Value::Timestamp(Some(at)),
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Writes the statuses and closes both tables; returns the status rows written.
+    fn finish(mut self) -> Result<u64> {
+        for (status, kind) in STATUSES {
+            self.statuses.push(vec![text(status), text(kind)])?;
+        }
+        self.statuses.finish()?;
+        self.rows.finish()
+    }
 }
 
 fn make_clients(

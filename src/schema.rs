@@ -1,4 +1,4 @@
-//! The canonical Arrow schemas of the five tables: the only place their columns are
+//! The canonical Arrow schemas of the tables (five required, two optional): the only place their columns are
 //! spelled out. The generator writes them, the catalog checks and casts files to them,
 //! `validate` checks data against them, and the README documents them.
 
@@ -11,6 +11,11 @@ pub const TIME_ENTRIES: &str = "time_entries";
 pub const SURVEYS: &str = "surveys";
 pub const CLIENTS: &str = "clients";
 pub const SLA_TARGETS: &str = "sla_targets";
+pub const TICKET_STATUS: &str = "ticket_status";
+pub const STATUSES: &str = "statuses";
+
+/// The kinds a status can be of (`statuses.kind`).
+pub const STATUS_KINDS: [&str; 4] = mspkpi_udfs::aggregate::status_history::StatusKind::NAMES;
 
 /// The priorities tickets carry, most urgent first.
 pub const PRIORITIES: [&str; 4] = ["P1", "P2", "P3", "P4"];
@@ -91,7 +96,7 @@ const fn col(name: &'static str, kind: Kind, nullable: bool, meaning: &'static s
 
 use Kind::*;
 
-pub const TABLES: [Table; 5] = [
+pub const TABLES: [Table; 7] = [
     Table {
         name: TICKETS,
         meaning: "one row per ticket; NULL times mean \"not yet\"",
@@ -219,7 +224,55 @@ pub const TABLES: [Table; 5] = [
             ),
         ],
     },
+    Table {
+        name: TICKET_STATUS,
+        meaning: "optional: each ticket's status history; the SLA clocks stop while a ticket is in a status of kind `paused`",
+        key: None,
+        required: false,
+        optional_columns: &[],
+        columns: &[
+            col("ticket_id", Text, false, "the ticket (`tickets.ticket_id`)"),
+            col(
+                "status",
+                Text,
+                false,
+                "the status entered (`statuses.status`)",
+            ),
+            col(
+                "changed_at",
+                Timestamp,
+                false,
+                "when the ticket entered it; it stays there until its next row",
+            ),
+        ],
+    },
+    Table {
+        name: STATUSES,
+        meaning: "optional, required with `ticket_status`: what each status means for the SLA clocks",
+        key: Some("status"),
+        required: false,
+        optional_columns: &[],
+        columns: &[
+            col(
+                "status",
+                Text,
+                false,
+                "unique status name, as `ticket_status` spells it",
+            ),
+            col(
+                "kind",
+                Text,
+                false,
+                "`open`, `paused` (the SLA clocks stop: waiting on the customer), `resolved` or `closed`",
+            ),
+        ],
+    },
 ];
+
+/// The tables a data directory must have.
+pub fn required_tables() -> impl Iterator<Item = &'static Table> {
+    TABLES.iter().filter(|t| t.required)
+}
 
 pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)

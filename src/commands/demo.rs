@@ -29,6 +29,7 @@ pub fn sample_options() -> Options {
         months: 13,
         seed: 2026,
         start: (2025, 10),
+        status_history: true,
     }
 }
 

@@ -33,8 +33,9 @@ pub struct ExportArgs {
 pub async fn run(args: ExportArgs) -> Result<()> {
     let started = Instant::now();
     let queries = saved_queries::load(args.queries.as_deref())?;
-    let (results, _, _) =
-        report::collect(&args.data, &args.period, &queries, &args.engine.options()?).await?;
+    let results = report::collect(&args.data, &args.period, &queries, &args.engine.options()?)
+        .await?
+        .results;
     let catalogue = report::catalogue::catalogue(&queries);
     let facts = export::facts(&results, &catalogue, &args.period)?;
     let partition = export::write_to(&args.out, &args.period, &facts).await?;

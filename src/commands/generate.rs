@@ -6,7 +6,8 @@ use clap::Args;
 
 use crate::generator::{self, Options, parse_month};
 
-/// Writes deterministic synthetic help-desk history (five Parquet tables).
+/// Writes deterministic synthetic help-desk history (five Parquet tables, seven with
+/// --status-history).
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Folder to write the tables into (one sub-folder per table).
@@ -27,6 +28,10 @@ pub struct GenerateArgs {
     /// First month of the history (YYYY-MM).
     #[arg(long, default_value = "2024-11", value_parser = parse_month)]
     pub start: (i32, u32),
+    /// Also write each ticket's status history (ticket_status and statuses): waits on
+    /// the customer that pause the SLA clocks, and reopens.
+    #[arg(long)]
+    pub status_history: bool,
 }
 
 pub fn run(args: GenerateArgs) -> Result<()> {
@@ -36,16 +41,22 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         months: args.months,
         seed: args.seed,
         start: args.start,
+        status_history: args.status_history,
     };
     let started = Instant::now();
     let summary = generator::generate(&args.out, &options)?;
     eprintln!(
-        "wrote {} clients, {} tickets, {} time entries, {} survey answers, {} SLA targets to {} in {:.1} s",
+        "wrote {} clients, {} tickets, {} time entries, {} survey answers, {} SLA targets{} to {} in {:.1} s",
         summary.clients,
         summary.tickets,
         summary.time_entries,
         summary.surveys,
         summary.sla_targets,
+        if args.status_history {
+            format!(", {} status changes", summary.ticket_status)
+        } else {
+            String::new()
+        },
         args.out.display(),
         started.elapsed().as_secs_f64()
     );

@@ -36,8 +36,10 @@ pub struct Kpi {
     pub n_column: Option<String>,
     pub unit: Format,
     pub scope: Scope,
-    /// What the report says when there is no value, completed by "this month".
+    /// What the report says when there is no value, completed by "this month" unless
+    /// it holds for every period (`no_data_in_any_period`).
     pub no_data: String,
+    pub no_data_in_any_period: bool,
     pub shown: Shown,
 }
 
@@ -45,6 +47,20 @@ impl Kpi {
     /// The name in the export: `<query>.<column>`.
     pub fn export_name(&self) -> String {
         format!("{}.{}", self.query, self.column)
+    }
+
+    /// Whether it needs the optional status history (`ticket_status`).
+    pub fn needs_status_history(&self) -> bool {
+        matches!(self.query.as_str(), "reopens" | "waiting")
+    }
+
+    /// What the report says in place of a missing value in `period_noun` ("month").
+    pub fn no_data_sentence(&self, period_noun: &str) -> String {
+        if self.no_data_in_any_period {
+            self.no_data.clone()
+        } else {
+            format!("{} this {period_noun}", self.no_data)
+        }
     }
 
     /// Whether the client's SLA goal applies to it.
@@ -146,6 +162,24 @@ const BUILTIN: &[Entry] = {
             Some("fcr_n"),
             Percent,
             "First-contact resolution",
+            "no tickets resolved",
+            Headline,
+        ),
+        (
+            "reopens",
+            "reopen_rate",
+            Some("reopen_n"),
+            Percent,
+            "Reopen rate",
+            "no tickets resolved",
+            Headline,
+        ),
+        (
+            "waiting",
+            "waiting_avg",
+            Some("waiting_n"),
+            Minutes,
+            "Time waiting on you, average",
             "no tickets resolved",
             Headline,
         ),
@@ -386,6 +420,7 @@ pub fn catalogue(queries: &[SavedQuery]) -> Vec<Kpi> {
             unit,
             scope: saved.scope,
             no_data: no_data.to_string(),
+            no_data_in_any_period: false,
             shown,
         });
     }
@@ -403,6 +438,7 @@ pub fn catalogue(queries: &[SavedQuery]) -> Vec<Kpi> {
                 unit: declared.unit,
                 scope: query.scope,
                 no_data: "no data".to_string(),
+                no_data_in_any_period: false,
                 shown: Shown::Declared,
             };
             match kpis
@@ -420,6 +456,15 @@ pub fn catalogue(queries: &[SavedQuery]) -> Vec<Kpi> {
         }
     }
     kpis
+}
+
+/// Without a status history, the KPIs that need one say so instead of "no tickets
+/// resolved this month": they have no value in any period, and never a zero.
+pub fn without_status_history(kpis: &mut [Kpi]) {
+    for kpi in kpis.iter_mut().filter(|k| k.needs_status_history()) {
+        kpi.no_data = "no status history".to_string();
+        kpi.no_data_in_any_period = true;
+    }
 }
 
 /// A unit's name in a `-- kpi:` header.

@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use minijinja::Value;
 
+use crate::catalog;
 use crate::integrity;
 use crate::location::Location;
 use crate::models;
@@ -93,11 +94,14 @@ fn progress_bar(length: u64) -> ProgressBar {
 }
 
 /// The saved queries' results, the session's clients and SLA targets.
-pub type Collected = (
-    Vec<QueryResult>,
-    Vec<inputs::Client>,
-    Vec<inputs::SlaTarget>,
-);
+#[derive(Debug)]
+pub struct Collected {
+    pub results: Vec<QueryResult>,
+    pub clients: Vec<inputs::Client>,
+    pub targets: Vec<inputs::SlaTarget>,
+    /// Whether the data has a status history (`ticket_status`).
+    pub status_history: bool,
+}
 
 /// Runs the saved queries for the period and returns their results, the session's
 /// clients and SLA targets. A failure that damaged data can explain names the file.
@@ -108,7 +112,10 @@ pub async fn collect(
     engine: &EngineOptions,
 ) -> Result<Collected> {
     let (ctx, sources) = session::open(data, engine).await?;
-    integrity::guarded(&sources, run_queries(&ctx, data, period, queries, engine)).await
+    let mut collected =
+        integrity::guarded(&sources, run_queries(&ctx, data, period, queries, engine)).await?;
+    collected.status_history = catalog::has_status_history(&sources);
+    Ok(collected)
 }
 
 async fn run_queries(
@@ -139,16 +146,28 @@ async fn run_queries(
     bar.finish_and_clear();
     let clients = inputs::clients(ctx).await?;
     let targets = inputs::sla_targets(ctx).await?;
-    Ok((results, clients, targets))
+    Ok(Collected {
+        results,
+        clients,
+        targets,
+        status_history: false,
+    })
 }
 
 /// Renders the reports of one period.
 pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
     let queries = saved_queries::load(options.queries.as_deref())?;
     let templates = templates::Templates::load(options.templates.as_deref())?;
-    let (results, clients, targets) =
-        collect(&options.data, &options.period, &queries, &options.engine).await?;
-    let catalogue = catalogue::catalogue(&queries);
+    let Collected {
+        results,
+        clients,
+        targets,
+        status_history,
+    } = collect(&options.data, &options.period, &queries, &options.engine).await?;
+    let mut catalogue = catalogue::catalogue(&queries);
+    if !status_history {
+        catalogue::without_status_history(&mut catalogue);
+    }
     let results = views::Results::new(&results, &catalogue);
 
     let active: Vec<&inputs::Client> = clients
@@ -189,6 +208,7 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
         results: &results,
         targets: &targets,
         files: &files,
+        status_history,
     };
     let shares: Vec<Result<Vec<views::IndexRow>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = selected
@@ -261,6 +281,7 @@ struct Page<'a> {
     results: &'a views::Results<'a>,
     targets: &'a [inputs::SlaTarget],
     files: &'a HashMap<String, String>,
+    status_history: bool,
 }
 
 impl Page<'_> {
@@ -268,7 +289,14 @@ impl Page<'_> {
     fn client(&self, client: &inputs::Client) -> Result<views::IndexRow> {
         let id = &client.id;
         let file = &self.files[id];
-        let view = views::client(client, file, self.period, self.results, self.targets)?;
+        let view = views::client(
+            client,
+            file,
+            self.period,
+            self.results,
+            self.targets,
+            self.status_history,
+        )?;
         let row = views::IndexRow::new(&view);
         // One conversion for every format.
         let context = Value::from_serialize(&view);

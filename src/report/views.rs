@@ -165,7 +165,7 @@ fn kpi_view(kpi: &Kpi, rows: &[Row], period: &Period, goal: Option<f64>) -> KpiV
         small: n.is_some_and(|n| n < SMALL_SAMPLE),
         no_data: current
             .is_none()
-            .then(|| format!("{} this {}", kpi.no_data, noun(period))),
+            .then(|| kpi.no_data_sentence(noun(period))),
         sparkline: sparkline(&series),
         svg: trend_svg(
             &series,
@@ -318,6 +318,8 @@ pub struct ClientView<'a> {
     category_svg: Option<String>,
     nps_bar: Option<String>,
     small_sample: i64,
+    /// Whether the data has a status history, so that SLA clocks pause.
+    status_history: bool,
     q: BTreeMap<&'a str, QueryRows<'a>>,
 }
 
@@ -328,6 +330,7 @@ pub fn client<'a>(
     period: &Period,
     results: &Results<'a>,
     targets: &[SlaTarget],
+    status_history: bool,
 ) -> Result<ClientView<'a>> {
     let id = client.id.as_str();
     let goal = client.sla_goal_percent.unwrap_or(DEFAULT_SLA_GOAL);
@@ -428,6 +431,7 @@ pub fn client<'a>(
         category_svg,
         nps_bar,
         small_sample: SMALL_SAMPLE,
+        status_history,
         q,
     })
 }

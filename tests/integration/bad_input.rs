@@ -1053,3 +1053,113 @@ fn page_checksums_are_verified_where_the_writer_stored_them() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn status_history_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    status_history_examples(d);
+    let clean = mspkpi::validate::validate(&d.into(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (clean.errors(), clean.warnings()),
+        (0, 0),
+        "{}",
+        clean.text()
+    );
+
+    // ticket_status without statuses: an error naming the table, for every command.
+    let statuses = d.join("statuses");
+    let kept = tempfile::tempdir().unwrap();
+    std::fs::rename(&statuses, kept.path().join("statuses")).unwrap();
+    let report = mspkpi::validate::validate(&d.into(), &Default::default())
+        .await
+        .unwrap();
+    assert!(
+        report.text().contains("table 'ticket_status' needs it"),
+        "{}",
+        report.text()
+    );
+    let out = mspkpi(&[
+        "report",
+        "--data",
+        d.to_str().unwrap(),
+        "--period",
+        "2026-10",
+        "--out",
+        kept.path().join("reports").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("table 'statuses'") && stderr.contains("ticket_status"),
+        "{stderr}"
+    );
+    assert!(!kept.path().join("reports").exists());
+    std::fs::rename(kept.path().join("statuses"), &statuses).unwrap();
+
+    // The other rules, each broken once.
+    write_table_file(
+        d,
+        "ticket_status",
+        "part-bad.parquet",
+        &[
+            vec![s("W1"), s("On Hold"), ts("2026-10-05 11:00")],
+            vec![s("nobody"), s("New"), ts("2026-10-05 11:00")],
+            vec![s("W2"), s("Reopened"), ts("2026-10-12 11:00")],
+            vec![s("W3"), s("New"), ts("2026-10-25 09:00")],
+        ],
+    );
+    write_table_file(
+        d,
+        "statuses",
+        "part-bad.parquet",
+        &[vec![s("Escalated"), s("urgent")], vec![s("New"), s("open")]],
+    );
+    let report = mspkpi::validate::validate(&d.into(), &Default::default())
+        .await
+        .unwrap();
+    let text = report.text();
+    for expected in [
+        "status with no match in statuses",
+        "W1 (On Hold)",
+        "ticket_id with no match in tickets",
+        "two different statuses for a ticket at the same changed_at",
+        "W2 at 2026-10-12",
+        "changed_at before the ticket's created_at",
+        "W3 (New at 2026-10-25",
+        "kind is not open, paused, resolved or closed",
+        "Escalated (urgent)",
+        "duplicate status",
+    ] {
+        assert!(text.contains(expected), "missing '{expected}' in\n{text}");
+    }
+
+    // resolved_at that disagrees with the history: a warning.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    status_history_examples(d);
+    write_table_file(
+        d,
+        "ticket_status",
+        "part-late.parquet",
+        &[vec![s("W3"), s("Closed"), ts("2026-10-26 09:30")]],
+    );
+    let report = mspkpi::validate::validate(&d.into(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.errors(), report.warnings()),
+        (0, 1),
+        "{}",
+        report.text()
+    );
+    assert!(
+        report
+            .text()
+            .contains("resolved_at is not the first resolved or closed status"),
+        "{}",
+        report.text()
+    );
+}

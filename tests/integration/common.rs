@@ -42,6 +42,26 @@ pub fn generated(dir: &Path, clients: usize, tickets: u64, months: u32) -> gener
     .unwrap()
 }
 
+/// Generated data with each ticket's status history.
+pub fn generated_with_history(
+    dir: &Path,
+    clients: usize,
+    tickets: u64,
+    months: u32,
+) -> generator::Summary {
+    generator::generate(
+        dir,
+        &Options {
+            clients,
+            tickets,
+            months,
+            status_history: true,
+            ..Options::default()
+        },
+    )
+    .unwrap()
+}
+
 /// Runs a query and returns the batches.
 pub async fn query(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<RecordBatch> {
     ctx.sql(sql).await.unwrap().collect().await.unwrap()
@@ -502,4 +522,153 @@ pub fn fails_within(command: &mut std::process::Command, within: std::time::Dura
     );
     assert!(elapsed < within, "{command:?} took {elapsed:?}:\n{printed}");
     printed
+}
+
+/// The worked examples plus client W (UTC, wall clock, a 240-minute P2 resolution
+/// target) with a status history in October 2026:
+/// - W1 waits a day (Mon 10:00 - Tue 10:00) and is resolved Tue 12:00: 3 h unpaused,
+///   met (27 h, breached, without the history); it waited 1,440 minutes;
+/// - W2 is resolved in 2 h and reopened two days later, in October: not a first-contact
+///   resolution, and October's one reopen;
+/// - W3 is resolved in 1 h and reopened in November: October's FCR keeps it;
+/// - W4 waits from 1 h in until after the period: pending in October (breached at an
+///   October deadline without the history), met in November;
+/// - W5 starts waiting 5 h in, after its 4 h had passed: breached at 13:00; it waited
+///   1,140 minutes before its resolution.
+///
+/// October for W: resolution SLA 3 of 4 decided (75 %; 2 of 5 without the history),
+/// FCR 2 of 4, reopen rate 1 of 4, time waiting (1440 + 0 + 0 + 1140) / 4 = 645 min.
+pub fn status_history_examples(dir: &Path) {
+    worked_examples(dir);
+    let mut tickets: Vec<Vec<Cell>> = Vec::new();
+    let mut history: Vec<Vec<Cell>> = Vec::new();
+    let mut add = |id: &str,
+                   created: &str,
+                   response: &str,
+                   resolved: &str,
+                   closed: &str,
+                   contacts: i32,
+                   statuses: &[(&str, &str)]| {
+        tickets.push(ticket(
+            id,
+            "W",
+            "P2",
+            utc(created),
+            Some(utc(response)),
+            Some(utc(resolved)),
+            Some(utc(closed)),
+            Some(contacts),
+        ));
+        for (status, at) in statuses {
+            history.push(vec![s(id), s(status), ts(at)]);
+        }
+    };
+    add(
+        "W1",
+        "2026-10-05 09:00",
+        "2026-10-05 09:30",
+        "2026-10-06 12:00",
+        "2026-10-07 12:00",
+        1,
+        &[
+            ("New", "2026-10-05 09:00"),
+            ("In Progress", "2026-10-05 09:30"),
+            ("Waiting on Customer", "2026-10-05 10:00"),
+            // an exact duplicate counts once
+            ("Waiting on Customer", "2026-10-05 10:00"),
+            ("In Progress", "2026-10-06 10:00"),
+            ("Resolved", "2026-10-06 12:00"),
+            ("Closed", "2026-10-07 12:00"),
+        ],
+    );
+    add(
+        "W2",
+        "2026-10-12 09:00",
+        "2026-10-12 09:10",
+        "2026-10-12 11:00",
+        "2026-10-15 09:00",
+        1,
+        &[
+            ("New", "2026-10-12 09:00"),
+            ("In Progress", "2026-10-12 09:10"),
+            ("Resolved", "2026-10-12 11:00"),
+            ("Reopened", "2026-10-14 09:00"),
+            ("Resolved", "2026-10-14 10:00"),
+            ("Closed", "2026-10-15 09:00"),
+        ],
+    );
+    add(
+        "W3",
+        "2026-10-26 09:00",
+        "2026-10-26 09:10",
+        "2026-10-26 10:00",
+        "2026-10-27 09:00",
+        1,
+        &[
+            ("New", "2026-10-26 09:00"),
+            ("In Progress", "2026-10-26 09:10"),
+            ("Resolved", "2026-10-26 10:00"),
+            ("Closed", "2026-10-27 09:00"),
+            ("Reopened", "2026-11-03 09:00"),
+            ("Resolved", "2026-11-03 12:00"),
+        ],
+    );
+    add(
+        "W4",
+        "2026-10-28 09:00",
+        "2026-10-28 09:15",
+        "2026-11-05 10:00",
+        "2026-11-06 10:00",
+        1,
+        &[
+            ("New", "2026-10-28 09:00"),
+            ("In Progress", "2026-10-28 09:15"),
+            ("Waiting on Customer", "2026-10-28 10:00"),
+            ("In Progress", "2026-11-05 09:00"),
+            ("Resolved", "2026-11-05 10:00"),
+            ("Closed", "2026-11-06 10:00"),
+        ],
+    );
+    add(
+        "W5",
+        "2026-10-19 09:00",
+        "2026-10-19 09:20",
+        "2026-10-20 10:00",
+        "2026-10-21 10:00",
+        2,
+        &[
+            ("New", "2026-10-19 09:00"),
+            ("In Progress", "2026-10-19 09:20"),
+            ("Waiting on Customer", "2026-10-19 14:00"),
+            ("In Progress", "2026-10-20 09:00"),
+            ("Resolved", "2026-10-20 10:00"),
+            ("Closed", "2026-10-21 10:00"),
+        ],
+    );
+    write_table_file(dir, "tickets", "part-w.parquet", &tickets);
+    write_table(dir, "ticket_status", &history);
+    let statuses: Vec<Vec<Cell>> = [
+        ("New", "open"),
+        ("In Progress", "open"),
+        ("Waiting on Customer", "paused"),
+        ("Reopened", "open"),
+        ("Resolved", "resolved"),
+        ("Closed", "closed"),
+    ]
+    .iter()
+    .map(|(status, kind)| vec![s(status), s(kind)])
+    .collect();
+    write_table(dir, "statuses", &statuses);
+    let client = vec![
+        s("W"),
+        s("Client W"),
+        s("UTC"),
+        s("24x7"),
+        date("2025-01-01"),
+        Cell::Null,
+        Cell::F(1000.0),
+    ];
+    write_table_file(dir, "clients", "part-w.parquet", &[client]);
+    let target = vec![s("W"), s("P2"), Cell::I(60), Cell::I(240), Cell::B(false)];
+    write_table_file(dir, "sla_targets", "part-w.parquet", &[target]);
 }

@@ -20,9 +20,10 @@ async fn exported(data: &Path, period: &str, threads: usize) -> String {
         threads: Some(threads),
         ..Default::default()
     };
-    let (results, _, _) = report::collect(&data.into(), &period, &queries, &engine)
+    let results = report::collect(&data.into(), &period, &queries, &engine)
         .await
-        .unwrap();
+        .unwrap()
+        .results;
     let catalogue = report::catalogue::catalogue(&queries);
     let facts = export::facts(&results, &catalogue, &period).unwrap();
     let out = tempfile::tempdir().unwrap();

@@ -207,10 +207,10 @@ async fn a_declared_kpi_reaches_the_client_report_and_the_export() {
 
     let queries = saved_queries::load(Some(queries_dir.path())).unwrap();
     let period = Period::parse("2026-10").unwrap();
-    let (results, _, _) =
-        report::collect(&data.path().into(), &period, &queries, &Default::default())
-            .await
-            .unwrap();
+    let results = report::collect(&data.path().into(), &period, &queries, &Default::default())
+        .await
+        .unwrap()
+        .results;
     let catalogue = report::catalogue::catalogue(&queries);
     let facts = export::facts(&results, &catalogue, &period).unwrap();
     let kpis = facts
@@ -265,10 +265,10 @@ async fn a_queries_folder_can_replace_a_built_in_model() {
     assert_eq!(queries.iter().filter(|q| q.name == "work_facts").count(), 1);
     assert!(queries.iter().any(|q| q.name == "ticket_facts"));
     let period = Period::parse("2026-10").unwrap();
-    let (results, _, _) =
-        report::collect(&data.path().into(), &period, &queries, &Default::default())
-            .await
-            .unwrap();
+    let results = report::collect(&data.path().into(), &period, &queries, &Default::default())
+        .await
+        .unwrap()
+        .results;
     let efficiency = results
         .iter()
         .find(|r| r.query.name == "efficiency")

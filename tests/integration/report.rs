@@ -402,3 +402,36 @@ async fn sla_goal_per_client_and_currency() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_client_with_pauses_and_reopens_and_one_without_a_status_history() {
+    let data = tempfile::tempdir().unwrap();
+    status_history_examples(data.path());
+    let out = tempfile::tempdir().unwrap();
+    report::run(&report_options(data.path(), out.path(), "2026-10"))
+        .await
+        .unwrap();
+    let w = read(out.path().join("2026-10").join("W.md"));
+    insta::assert_snapshot!("client_W_md", w);
+    assert!(w.contains("| Resolution SLA met | 75.0% ⚠ |"), "{w}");
+    assert!(w.contains("| Reopen rate | 25.0% ⚠ |"), "{w}");
+    assert!(
+        w.contains("A service level's clock stops while a ticket waits on you"),
+        "{w}"
+    );
+    // Without the status tables: a sentence, never a zero.
+    std::fs::remove_dir_all(data.path().join("ticket_status")).unwrap();
+    std::fs::remove_dir_all(data.path().join("statuses")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    report::run(&report_options(data.path(), out.path(), "2026-10"))
+        .await
+        .unwrap();
+    let w = read(out.path().join("2026-10").join("W.md"));
+    insta::assert_snapshot!("client_W_without_history_md", w);
+    assert!(w.contains("| Reopen rate | _no status history_ |"), "{w}");
+    assert!(
+        w.contains("| Time waiting on you, average | _no status history_ |"),
+        "{w}"
+    );
+    assert!(w.contains("There is no status history"), "{w}");
+}

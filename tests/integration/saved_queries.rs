@@ -8,7 +8,7 @@ use mspkpi::results::{Cell, Row};
 #[tokio::test]
 async fn all_queries_run_on_generated_data() {
     let dir = tempfile::tempdir().unwrap();
-    generated(dir.path(), 20, 20_000, 14);
+    generated_with_history(dir.path(), 20, 20_000, 14);
     for period in ["2025-12", "2025-Q4"] {
         let results = saved_results(dir.path(), period).await;
         for r in &results {
@@ -426,4 +426,61 @@ async fn saved_queries_equal_an_independent_computation_on_generated_data() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn pauses_and_reopens_through_the_saved_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    status_history_examples(dir.path());
+    let results = saved_results(dir.path(), "2026-10").await;
+    let (oct, nov) = ("2026-10-01", "2026-11-01");
+    // W1 met through its pause, W5 breached before its pause, W4 pending.
+    let sla = row(&results, "sla", "W", oct, Some("all"));
+    assert_eq!(
+        (num(sla, "resolution_sla"), num(sla, "resolution_sla_n")),
+        (75.0, 4.0)
+    );
+    assert_eq!(
+        (num(sla, "response_sla"), num(sla, "response_sla_n")),
+        (100.0, 5.0)
+    );
+    // W4's deadline moved to November (1 h before its pause, 3 h after): met there.
+    let sla = row(&results, "sla", "W", nov, Some("all"));
+    assert_eq!(
+        (num(sla, "resolution_sla"), num(sla, "resolution_sla_n")),
+        (100.0, 1.0)
+    );
+    let fcr = row(&results, "fcr", "W", oct, None);
+    assert_eq!((num(fcr, "fcr"), num(fcr, "fcr_n")), (50.0, 4.0));
+    let reopens = row(&results, "reopens", "W", oct, None);
+    assert_eq!(
+        (num(reopens, "reopen_rate"), num(reopens, "reopen_n")),
+        (25.0, 4.0)
+    );
+    let waiting = row(&results, "waiting", "W", oct, None);
+    assert_eq!(
+        (num(waiting, "waiting_avg"), num(waiting, "waiting_n")),
+        (645.0, 4.0)
+    );
+    // The clients without a status history keep their numbers, with no reopen rate.
+    assert_eq!(num(row(&results, "fcr", "F", oct, None), "fcr"), 90.0);
+    assert!(
+        row(&results, "waiting", "F", oct, None).is_some_and(|r| r.number("waiting_avg").is_none()),
+        "F has no status history: no waiting time, not 0"
+    );
+
+    // The same tickets without the status tables: the first version's numbers.
+    std::fs::remove_dir_all(dir.path().join("ticket_status")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("statuses")).unwrap();
+    let results = saved_results(dir.path(), "2026-10").await;
+    let sla = row(&results, "sla", "W", oct, Some("all"));
+    assert_eq!(
+        (num(sla, "resolution_sla"), num(sla, "resolution_sla_n")),
+        (40.0, 5.0)
+    );
+    assert_eq!(num(row(&results, "fcr", "W", oct, None), "fcr"), 75.0);
+    assert!(row(&results, "reopens", "W", oct, None).is_none());
+    assert!(
+        row(&results, "waiting", "W", oct, None).is_some_and(|r| r.number("waiting_avg").is_none())
+    );
 }
