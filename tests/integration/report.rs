@@ -413,8 +413,8 @@ async fn a_client_with_pauses_and_reopens_and_one_without_a_status_history() {
         .unwrap();
     let w = read(out.path().join("2026-10").join("W.md"));
     insta::assert_snapshot!("client_W_md", w);
-    assert!(w.contains("| Resolution SLA met | 75.0% ⚠ |"), "{w}");
-    assert!(w.contains("| Reopen rate | 25.0% ⚠ |"), "{w}");
+    assert!(w.contains("| Resolution SLA met | 75.0 % ⚠ |"), "{w}");
+    assert!(w.contains("| Reopen rate | 25.0 % ⚠ |"), "{w}");
     assert!(
         w.contains("A service level's clock stops while a ticket waits on you"),
         "{w}"
