@@ -143,7 +143,12 @@ fn main() {
             }
             kpi[0] = kpi[0].min(time_kpi(CsatKernel, &batches, 0, groups));
             kpi[1] = kpi[1].min(time_kpi(NpsKernel, &batches, 1, groups));
-            kpi[2] = kpi[2].min(time_kpi(FcrRateKernel, &batches, 2, groups));
+            kpi[2] = kpi[2].min(time_kpi(
+                FcrRateKernel { reopened: false },
+                &batches,
+                2,
+                groups,
+            ));
             kpi[3] = kpi[3].min(time_kpi(SlaComplianceKernel::Met, &batches, 3, groups));
         }
         let ns = |seconds: f64| seconds * 1e9 / rows as f64;

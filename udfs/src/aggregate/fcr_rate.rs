@@ -54,7 +54,7 @@ pub fn fcr_rate_udaf() -> Arc<AggregateUDF> {
 #[derive(Debug)]
 pub struct FcrRateKernel {
     /// Whether a second argument says which tickets were reopened.
-    reopened: bool,
+    pub reopened: bool,
 }
 
 impl RatioKernel for FcrRateKernel {
