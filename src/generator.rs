@@ -592,7 +592,7 @@ fn write_tables(folder: &Path, options: &Options) -> Result<Summary> {
 }
 
 /// The statuses of the generated histories: name and kind.
-const STATUSES: [(&str, &str); 6] = [
+pub const STATUSES: [(&str, &str); 6] = [
     ("New", "open"),
     ("In Progress", "open"),
     ("Waiting on Customer", "paused"),

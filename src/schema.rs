@@ -14,9 +14,6 @@ pub const SLA_TARGETS: &str = "sla_targets";
 pub const TICKET_STATUS: &str = "ticket_status";
 pub const STATUSES: &str = "statuses";
 
-/// The kinds a status can be of (`statuses.kind`).
-pub const STATUS_KINDS: [&str; 4] = mspkpi_udfs::aggregate::status_history::StatusKind::NAMES;
-
 /// The priorities tickets carry, most urgent first.
 pub const PRIORITIES: [&str; 4] = ["P1", "P2", "P3", "P4"];
 

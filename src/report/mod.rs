@@ -112,10 +112,9 @@ pub async fn collect(
     engine: &EngineOptions,
 ) -> Result<Collected> {
     let (ctx, sources) = session::open(data, engine).await?;
-    let mut collected =
-        integrity::guarded(&sources, run_queries(&ctx, data, period, queries, engine)).await?;
-    collected.status_history = catalog::has_status_history(&sources);
-    Ok(collected)
+    let status_history = catalog::has_status_history(&sources);
+    let run = run_queries(&ctx, data, period, queries, engine, status_history);
+    integrity::guarded(&sources, run).await
 }
 
 async fn run_queries(
@@ -124,6 +123,7 @@ async fn run_queries(
     period: &Period,
     queries: &[SavedQuery],
     engine: &EngineOptions,
+    status_history: bool,
 ) -> Result<Collected> {
     period::register_periods(ctx, period.grain)?;
     let bar = progress_bar(queries.len() as u64);
@@ -150,7 +150,7 @@ async fn run_queries(
         results,
         clients,
         targets,
-        status_history: false,
+        status_history,
     })
 }
 

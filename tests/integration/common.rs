@@ -30,16 +30,7 @@ pub fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
 
 /// A generated data directory.
 pub fn generated(dir: &Path, clients: usize, tickets: u64, months: u32) -> generator::Summary {
-    generator::generate(
-        dir,
-        &Options {
-            clients,
-            tickets,
-            months,
-            ..Options::default()
-        },
-    )
-    .unwrap()
+    generate(dir, clients, tickets, months, false)
 }
 
 /// Generated data with each ticket's status history.
@@ -49,13 +40,23 @@ pub fn generated_with_history(
     tickets: u64,
     months: u32,
 ) -> generator::Summary {
+    generate(dir, clients, tickets, months, true)
+}
+
+fn generate(
+    dir: &Path,
+    clients: usize,
+    tickets: u64,
+    months: u32,
+    status_history: bool,
+) -> generator::Summary {
     generator::generate(
         dir,
         &Options {
             clients,
             tickets,
             months,
-            status_history: true,
+            status_history,
             ..Options::default()
         },
     )
@@ -647,17 +648,11 @@ pub fn status_history_examples(dir: &Path) {
     );
     write_table_file(dir, "tickets", "part-w.parquet", &tickets);
     write_table(dir, "ticket_status", &history);
-    let statuses: Vec<Vec<Cell>> = [
-        ("New", "open"),
-        ("In Progress", "open"),
-        ("Waiting on Customer", "paused"),
-        ("Reopened", "open"),
-        ("Resolved", "resolved"),
-        ("Closed", "closed"),
-    ]
-    .iter()
-    .map(|(status, kind)| vec![s(status), s(kind)])
-    .collect();
+    // The generator's statuses, which the histories above use.
+    let statuses: Vec<Vec<Cell>> = mspkpi::generator::STATUSES
+        .iter()
+        .map(|(status, kind)| vec![s(status), s(kind)])
+        .collect();
     write_table(dir, "statuses", &statuses);
     let client = vec![
         s("W"),

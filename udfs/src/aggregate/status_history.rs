@@ -47,8 +47,6 @@ pub enum StatusKind {
 }
 
 impl StatusKind {
-    pub const NAMES: [&'static str; 4] = ["open", "paused", "resolved", "closed"];
-
     /// A kind by its name; anything else is an error naming the function and value.
     pub fn parse(function: &str, text: &str) -> Result<Self> {
         match text {
