@@ -18,7 +18,7 @@ WITH relevant AS (
            CAST(date_trunc($grain, local_month(h.first_reopened_at, g.timezone)) AS DATE) AS reopened_period,
            h.ticket_id IS NOT NULL AS has_status_history,
            -- NULL for a ticket that never waited: its clocks take the plain path below
-           CASE WHEN cardinality(h.pauses) > 0 THEN h.pauses END AS pauses,
+           CASE WHEN h.has_pauses THEN h.pauses END AS pauses,
            g.timezone,
            g.calendar,
            g.response_target,

@@ -480,21 +480,33 @@ pub fn has_status_history(sources: &[TableSource]) -> bool {
 
 /// Registers each optional canonical table the data lacks as an empty table of its
 /// schema, so that the queries that read it run unchanged (no status history: nothing
-/// pauses). An empty relation, rather than a memory table, also plans on a cluster.
+/// pauses).
 fn register_absent_optional_tables(ctx: &SessionContext, sources: &[TableSource]) -> Result<()> {
     for table in TABLES.iter().filter(|t| !t.required) {
-        if sources.iter().any(|s| s.name == table.name) {
-            continue;
+        if !sources.iter().any(|s| s.name == table.name) {
+            ctx.register_table(table.name, empty_table(ctx, &table.schema())?)?;
         }
-        let columns = table
-            .columns
-            .iter()
-            .map(|c| cast(lit(ScalarValue::Null), c.kind.data_type()).alias(c.name))
-            .collect::<Vec<_>>();
-        let empty = ctx.read_empty()?.select(columns)?.filter(lit(false))?;
-        ctx.register_table(table.name, empty.into_view())?;
     }
     Ok(())
+}
+
+/// A table without rows of `schema`, as a relation the optimizer sees to be empty:
+/// it plans on a cluster (where an empty file as the input of a shuffle makes Ballista
+/// 55 rerun the stage without end), and joins with it fold away.
+pub fn empty_table(
+    ctx: &SessionContext,
+    schema: &arrow::datatypes::Schema,
+) -> Result<Arc<dyn datafusion::catalog::TableProvider>> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| cast(lit(ScalarValue::Null), f.data_type().clone()).alias(f.name()))
+        .collect::<Vec<_>>();
+    Ok(ctx
+        .read_empty()?
+        .select(columns)?
+        .filter(lit(false))?
+        .into_view())
 }
 
 /// Registers tables already inspected.
