@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::common::{generated, query, scalar, write_parquet};
+use crate::common::{generated, generated_with_history, query, scalar, write_parquet};
 use arrow::array::{
     Array, AsArray, Int64Array, StringArray, TimestampMicrosecondArray, TimestampNanosecondArray,
 };
@@ -175,6 +175,48 @@ fn the_same_seed_gives_identical_files() {
         std::fs::read(a.path().join(file)).unwrap(),
         std::fs::read(b.path().join(file)).unwrap()
     );
+}
+
+/// The status history draws from a stream of its own: the five tables are the same
+/// bytes with or without it, a second run gives the same history, and a run without it
+/// removes the status tables an earlier run left.
+#[test]
+fn the_status_history_leaves_the_other_tables_byte_identical() {
+    let (plain, with) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let summary = generated(plain.path(), 6, 2_000, 4);
+    let with_summary = generated_with_history(with.path(), 6, 2_000, 4);
+    assert_eq!(summary.ticket_status, 0);
+    assert!(
+        with_summary.ticket_status > 2 * with_summary.tickets,
+        "{with_summary:?}"
+    );
+    for table in [
+        "tickets",
+        "time_entries",
+        "surveys",
+        "clients",
+        "sla_targets",
+    ] {
+        let file = format!("{table}/part-0.parquet");
+        assert!(
+            std::fs::read(plain.path().join(&file)).unwrap()
+                == std::fs::read(with.path().join(&file)).unwrap(),
+            "{table} differs"
+        );
+    }
+    assert!(!plain.path().join("ticket_status").exists());
+    let again = tempfile::tempdir().unwrap();
+    generated_with_history(again.path(), 6, 2_000, 4);
+    for table in ["ticket_status", "statuses"] {
+        let file = format!("{table}/part-0.parquet");
+        assert!(
+            std::fs::read(again.path().join(&file)).unwrap()
+                == std::fs::read(with.path().join(&file)).unwrap(),
+            "{table} differs between runs"
+        );
+    }
+    generated(with.path(), 6, 2_000, 4);
+    assert!(!with.path().join("ticket_status").exists() && !with.path().join("statuses").exists());
 }
 
 async fn open_error(dir: &std::path::Path) -> String {
