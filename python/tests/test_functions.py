@@ -64,6 +64,36 @@ def test_business_minutes_over_a_weekend(ctx):
     assert minutes == 120.0
 
 
+def test_a_day_waiting_on_the_customer_pauses_the_sla_clock(ctx):
+    # Created Mon 09:00, waiting on the customer Mon 10:00 - Tue 10:00, resolved Tue
+    # 12:00, a 240-minute wall-clock target: 3 h unpaused, so met (27 h without pauses).
+    import datetime as dt
+
+    ctx.from_pydict(
+        {
+            "ticket_id": ["T1"] * 4,
+            "changed_at": [
+                dt.datetime(2026, 11, 16, 9),
+                dt.datetime(2026, 11, 16, 10),
+                dt.datetime(2026, 11, 17, 10),
+                dt.datetime(2026, 11, 17, 12),
+            ],
+            "kind": ["open", "paused", "open", "resolved"],
+        },
+        name="history",
+    )
+    row = ctx.sql(
+        "WITH h AS (SELECT sla_pauses(changed_at, kind, kind) AS pauses, "
+        "first_resolved_at(changed_at, kind, kind) AS resolved FROM history GROUP BY ticket_id) "
+        "SELECT paused_minutes(TIMESTAMP '2026-11-16 09:00:00', resolved, '24x7', pauses) AS paused, "
+        "business_minutes(TIMESTAMP '2026-11-16 09:00:00', resolved, '24x7', pauses) AS unpaused, "
+        "sla_met(TIMESTAMP '2026-11-16 09:00:00', resolved, 240, TIMESTAMP '2026-12-01 00:00:00', '24x7', pauses) AS met, "
+        "sla_met(TIMESTAMP '2026-11-16 09:00:00', resolved, 240, TIMESTAMP '2026-12-01 00:00:00', '24x7') AS met_without "
+        "FROM h"
+    ).to_pylist()
+    assert row == [{"paused": 1440.0, "unpaused": 180.0, "met": True, "met_without": False}]
+
+
 def test_nulls_are_ignored_and_an_empty_group_gives_null(ctx):
     ctx.from_pydict({"g": ["a", "a", "b"], "score": pa.array([10, None, None], pa.int32())}, name="t")
     rows = ctx.sql("SELECT g, nps(score) AS nps FROM t GROUP BY g ORDER BY g").to_pylist()
@@ -160,7 +190,8 @@ def test_a_group_by_over_a_generated_sample_equals_the_cli(ctx, sample):
 
 def test_every_function_carries_its_documentation():
     expected = {"nps", "csat", "sla_compliance", "fcr_rate", "churn_rate", "revenue_churn_rate",
-                "business_minutes", "sla_met", "business_deadline", "local_month"}
+                "business_minutes", "sla_met", "business_deadline", "local_month",
+                "sla_pauses", "first_resolved_at", "first_reopened_at", "paused_minutes"}
     assert set(mspkpi.__all__) == expected | {"register", "report"}
     for name in expected:
         doc = getattr(mspkpi, name).__doc__

@@ -38,7 +38,9 @@ fn rendered(results: &[QueryResult]) -> Vec<(String, Vec<String>)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_saved_query_gives_the_local_result_on_an_in_process_cluster() {
     let dir = tempfile::tempdir().unwrap();
-    generated(dir.path(), 6, 3_000, 14);
+    // With a status history, so that the pause functions and the reopen and waiting
+    // queries run on the executors too.
+    generated_with_history(dir.path(), 6, 3_000, 14);
     let local = rendered(&saved_results(dir.path(), "2025-12").await);
 
     let engine = EngineOptions {
