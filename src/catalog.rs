@@ -404,7 +404,7 @@ pub fn compatible(kind: Kind, data_type: &DataType) -> bool {
     }
 }
 
-fn kind_description(kind: Kind) -> &'static str {
+pub fn kind_description(kind: Kind) -> &'static str {
     match kind {
         Kind::Text => "text",
         Kind::Timestamp => "a timestamp",

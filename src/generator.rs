@@ -21,8 +21,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mspkpi_udfs::Calendar;
 use mspkpi_udfs::calendar::{civil_from_days, days_from_civil, local_to_utc};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Normal, Poisson};
@@ -194,11 +192,11 @@ impl TableWriter {
         let path = dir.join("part-0.parquet");
         let file =
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-            .set_max_row_group_row_count(Some(1 << 20))
-            .build();
-        let writer = ArrowWriter::try_new(file, table.schema(), Some(properties))?;
+        let writer = ArrowWriter::try_new(
+            file,
+            table.schema(),
+            Some(crate::write::table_properties()?),
+        )?;
         let columns = table
             .columns
             .iter()

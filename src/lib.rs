@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod commands;
 pub mod export;
 pub mod generator;
+pub mod import;
 pub mod integrity;
 pub mod location;
 pub mod models;

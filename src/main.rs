@@ -17,6 +17,7 @@ struct Cli {
 enum Command {
     Demo(commands::demo::DemoArgs),
     Generate(commands::generate::GenerateArgs),
+    Import(commands::import::ImportArgs),
     Report(commands::report::ReportArgs),
     Sql(commands::sql::SqlArgs),
     Export(commands::export::ExportArgs),
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Demo(args) => commands::demo::run(args).await,
             Command::Generate(args) => commands::generate::run(args),
+            Command::Import(args) => commands::import::run(args).await,
             Command::Report(args) => commands::report::run(args).await,
             Command::Sql(args) => commands::sql::run(args).await,
             Command::Export(args) => commands::export::run(args).await,

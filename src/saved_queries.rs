@@ -242,6 +242,25 @@ pub fn placeholders(sql: &str) -> Vec<(String, usize)> {
     found
 }
 
+/// The `-- key: value` lines of a SQL file's header (the comment lines before its
+/// first statement line), as (line number, key, value), both trimmed. Comment lines
+/// without a colon are prose and skipped.
+pub fn header_entries(text: &str) -> Vec<(usize, &str, &str)> {
+    let mut entries = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let Some(header) = raw.trim_start().strip_prefix("--") else {
+            if raw.trim().is_empty() {
+                continue;
+            }
+            break;
+        };
+        if let Some((key, value)) = header.trim().split_once(':') {
+            entries.push((i + 1, key.trim(), value.trim()));
+        }
+    }
+    entries
+}
+
 impl SavedQuery {
     /// Parses a query file; `source` names it in errors.
     pub fn parse(source: &str, text: &str) -> Result<Self> {
@@ -250,19 +269,7 @@ impl SavedQuery {
         let mut scope = None;
         let mut params: Vec<Param> = Vec::new();
         let mut kpis: Vec<DeclaredKpi> = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = i + 1;
-            let Some(header) = raw.trim_start().strip_prefix("--") else {
-                if raw.trim().is_empty() {
-                    continue;
-                }
-                break;
-            };
-            let header = header.trim();
-            let Some((key, value)) = header.split_once(':') else {
-                continue;
-            };
-            let key = key.trim();
+        for (line, key, value) in header_entries(text) {
             if key == "kpi" {
                 let kpi = DeclaredKpi::parse(value)
                     .with_context(|| format!("{source}:{line}: KPI declaration"))?;

@@ -17,6 +17,22 @@ pub const STATUSES: &str = "statuses";
 /// The priorities tickets carry, most urgent first.
 pub const PRIORITIES: [&str; 4] = ["P1", "P2", "P3", "P4"];
 
+/// The kinds of survey answer (`surveys.kind`).
+pub const SURVEY_KINDS: [&str; 2] = ["nps", "csat"];
+
+/// The kinds of status (`statuses.kind`): what a status means for the SLA clocks.
+pub const STATUS_KINDS: [&str; 4] = ["open", "paused", "resolved", "closed"];
+
+/// The values a text column may hold, where they are a fixed set.
+pub fn allowed_values(table: &str, column: &str) -> Option<&'static [&'static str]> {
+    match (table, column) {
+        (TICKETS | SLA_TARGETS, "priority") => Some(&PRIORITIES),
+        (SURVEYS, "kind") => Some(&SURVEY_KINDS),
+        (STATUSES, "kind") => Some(&STATUS_KINDS),
+        _ => None,
+    }
+}
+
 /// A UTC instant as every table stores it.
 pub fn timestamp() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))

@@ -7,6 +7,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+/// How a canonical table's Parquet files are written (by `generate` and `import`):
+/// zstd level 1, row groups of up to a million rows.
+pub fn table_properties() -> Result<parquet::file::properties::WriterProperties> {
+    use parquet::basic::{Compression, ZstdLevel};
+    Ok(parquet::file::properties::WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+        .set_max_row_group_row_count(Some(1 << 20))
+        .build())
+}
+
 /// A folder written under a temporary name beside its destination and swapped in by
 /// [`StagedDir::commit`]. Dropped without commit, it is removed and the destination is
 /// left as it was.

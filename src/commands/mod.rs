@@ -6,6 +6,7 @@ pub mod demo;
 pub mod export;
 pub mod functions;
 pub mod generate;
+pub mod import;
 pub mod report;
 pub mod sql;
 pub mod validate;

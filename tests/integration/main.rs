@@ -10,6 +10,7 @@ mod cluster;
 mod common;
 mod export;
 mod foundation;
+mod import;
 mod models;
 // Its cluster part needs the `cluster` feature.
 #[cfg(feature = "cluster")]

@@ -1,0 +1,331 @@
+//! A mapping: one SQL file per canonical table, each a `SELECT` over the source tables
+//! that returns the table's columns. From a folder, or a preset shipped in the binary.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono_tz::Tz;
+
+use crate::saved_queries::header_entries;
+use crate::schema::{TABLES, Table};
+
+/// The PSAs whose exports have a mapping shipped in the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    Connectwise,
+    Autotask,
+    Halopsa,
+    Zendesk,
+}
+
+/// Mapping files the presets share: tables PSA exports lack (clients' time zones,
+/// calendars, MRR and onboarding dates; SLA targets) or that some PSAs keep elsewhere,
+/// read from CSV templates the user fills in. (table, SQL, template CSV.)
+const SHARED: [(&str, &str, &str); 4] = [
+    (
+        "clients",
+        include_str!("presets/clients.sql"),
+        include_str!("presets/clients.csv"),
+    ),
+    (
+        "sla_targets",
+        include_str!("presets/sla_targets.sql"),
+        include_str!("presets/sla_targets.csv"),
+    ),
+    (
+        "surveys",
+        include_str!("presets/surveys.sql"),
+        include_str!("presets/surveys.csv"),
+    ),
+    (
+        "time_entries",
+        include_str!("presets/time_entries.sql"),
+        include_str!("presets/time_entries.csv"),
+    ),
+];
+
+macro_rules! preset_files {
+    ($preset:literal: $($table:literal),+) => {
+        &[$(($table, include_str!(concat!("presets/", $preset, "/", $table, ".sql")))),+]
+    };
+}
+
+impl Preset {
+    pub const ALL: [Preset; 4] = [
+        Preset::Connectwise,
+        Preset::Autotask,
+        Preset::Halopsa,
+        Preset::Zendesk,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Connectwise => "connectwise",
+            Preset::Autotask => "autotask",
+            Preset::Halopsa => "halopsa",
+            Preset::Zendesk => "zendesk",
+        }
+    }
+
+    /// (canonical table, SQL) of the preset's own mapping files.
+    fn own_files(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Preset::Connectwise => preset_files!("connectwise": "tickets", "time_entries"),
+            Preset::Autotask => preset_files!("autotask": "tickets", "time_entries"),
+            Preset::Halopsa => preset_files!("halopsa": "tickets", "time_entries"),
+            Preset::Zendesk => {
+                preset_files!("zendesk": "tickets", "surveys", "ticket_status", "statuses")
+            }
+        }
+    }
+
+    /// The shared mapping files the preset uses: those of the tables it has no file of
+    /// its own for, with their templates.
+    fn shared_files(
+        self,
+    ) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+        SHARED
+            .iter()
+            .filter(move |(table, _, _)| !self.own_files().iter().any(|(own, _)| own == table))
+    }
+
+    /// (canonical table, SQL) for each table the preset maps.
+    fn files(self) -> Vec<(&'static str, &'static str)> {
+        let shared = self.shared_files().map(|(table, sql, _)| (*table, *sql));
+        self.own_files().iter().copied().chain(shared).collect()
+    }
+
+    fn parse(text: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|p| p.name() == text)
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The `--mapping` argument: a folder, or a preset's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MappingSpec {
+    Folder(PathBuf),
+    Preset(Preset),
+}
+
+impl MappingSpec {
+    /// A folder that exists is a folder, even one named like a preset; otherwise a
+    /// preset's name is the preset.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let path = PathBuf::from(text);
+        if path.is_dir() {
+            return Ok(MappingSpec::Folder(path));
+        }
+        if let Some(preset) = Preset::parse(text) {
+            return Ok(MappingSpec::Preset(preset));
+        }
+        Err(format!(
+            "'{text}' is neither a mapping folder nor a preset ({})",
+            Preset::ALL.map(|p| p.name()).join(", ")
+        ))
+    }
+}
+
+/// One mapping file, parsed.
+#[derive(Debug, Clone)]
+pub struct MappingFile {
+    pub table: &'static Table,
+    /// How messages name the file: its path, or `preset connectwise: tickets.sql`.
+    pub origin: String,
+    pub sql: String,
+    /// `-- timezone: ZONE`: the zone of the timestamps the query returns without one.
+    pub timezone: Option<Tz>,
+    /// `-- reads: a, b`: the sources it needs; without all of them the file is skipped.
+    pub reads: Vec<String>,
+}
+
+impl MappingFile {
+    pub fn parse(table: &'static Table, origin: String, sql: String) -> Result<Self> {
+        let mut timezone = None;
+        let mut reads = Vec::new();
+        for (line, key, value) in header_entries(&sql) {
+            match key {
+                "timezone" => {
+                    timezone = Some(value.parse::<Tz>().map_err(|_| {
+                        anyhow::anyhow!(
+                            "{origin} line {line}: '{value}' is not an IANA time zone (e.g. America/New_York)"
+                        )
+                    })?)
+                }
+                "reads" => reads.extend(
+                    value
+                        .split(',')
+                        // "tickets (the Service Tickets export)": the name, then prose.
+                        .filter_map(|s| s.split_whitespace().next())
+                        .map(str::to_string),
+                ),
+                _ => {}
+            }
+        }
+        Ok(Self {
+            table,
+            origin,
+            sql,
+            timezone,
+            reads,
+        })
+    }
+
+    /// The line that defines output column `column` (`... AS column`), else the first
+    /// line that names it, else the first line of the query.
+    pub fn line_of(&self, column: &str) -> usize {
+        let lines: Vec<String> = self.sql.lines().map(|l| l.to_ascii_lowercase()).collect();
+        let column = column.to_ascii_lowercase();
+        let alias = [format!("as {column}"), format!("as \"{column}\"")];
+        let defines = |line: &str| {
+            alias.iter().any(|a| {
+                line.match_indices(a.as_str()).any(|(at, _)| {
+                    let after = line[at + a.len()..].chars().next();
+                    !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+            })
+        };
+        let names = |line: &str| line.contains(&column);
+        let code = |line: &&String| !line.trim_start().starts_with("--");
+        lines
+            .iter()
+            .position(|l| code(&l) && defines(l))
+            .or_else(|| lines.iter().position(|l| code(&l) && names(l)))
+            .or_else(|| lines.iter().position(|l| code(&l) && !l.trim().is_empty()))
+            .map_or(1, |i| i + 1)
+    }
+}
+
+/// The mapping files of a folder or preset, in the canonical tables' order.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub files: Vec<MappingFile>,
+}
+
+impl Mapping {
+    pub fn load(spec: &MappingSpec) -> Result<Self> {
+        let mut files = Vec::new();
+        match spec {
+            MappingSpec::Preset(preset) => {
+                for (table, sql) in preset.files() {
+                    let table = crate::schema::table(table)
+                        .with_context(|| format!("preset {preset}: unknown table {table}"))?;
+                    files.push(MappingFile::parse(
+                        table,
+                        format!("preset {preset}: {}.sql", table.name),
+                        sql.to_string(),
+                    )?);
+                }
+            }
+            MappingSpec::Folder(folder) => {
+                let entries = std::fs::read_dir(folder)
+                    .with_context(|| format!("cannot list mapping folder {}", folder.display()))?;
+                let mut paths: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+                    .collect();
+                paths.sort();
+                for path in paths {
+                    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+                    let Some(table) = stem.as_deref().and_then(crate::schema::table) else {
+                        bail!(
+                            "mapping file {} is not named after a canonical table ({}.sql)",
+                            path.display(),
+                            TABLES.map(|t| t.name).join(".sql, ")
+                        );
+                    };
+                    let sql = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read mapping file {}", path.display()))?;
+                    files.push(MappingFile::parse(table, path.display().to_string(), sql)?);
+                }
+                if files.is_empty() {
+                    bail!(
+                        "mapping folder {} has no SQL files ({}.sql)",
+                        folder.display(),
+                        TABLES.map(|t| t.name).join(".sql, ")
+                    );
+                }
+            }
+        }
+        files.sort_by_key(|f| TABLES.iter().position(|t| t.name == f.table.name));
+        Ok(Self { files })
+    }
+}
+
+/// `--print-mapping PRESET --to DIR`: writes the preset's SQL files and the templates
+/// of the tables PSA exports lack, for adapting a copy. Refuses to overwrite a file.
+pub fn print_mapping(preset: Preset, to: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(to)
+        .with_context(|| format!("cannot create folder {}", to.display()))?;
+    let files = preset
+        .files()
+        .into_iter()
+        .map(|(table, sql)| (format!("{table}.sql"), sql))
+        .chain(
+            preset
+                .shared_files()
+                .map(|(table, _, template)| (format!("{table}.csv"), *template)),
+        );
+    let files: Vec<(PathBuf, &str)> = files.map(|(name, text)| (to.join(name), text)).collect();
+    if let Some((existing, _)) = files.iter().find(|(path, _)| path.exists()) {
+        bail!(
+            "{} exists: --print-mapping writes into an empty or new folder",
+            existing.display()
+        );
+    }
+    for (path, text) in &files {
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(files.into_iter().map(|(path, _)| path).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses_and_declares_its_sources() {
+        for preset in Preset::ALL {
+            let mapping = Mapping::load(&MappingSpec::Preset(preset)).unwrap();
+            assert!(mapping.files.len() >= 5, "{preset}");
+            for file in &mapping.files {
+                assert!(
+                    !file.reads.is_empty(),
+                    "{} declares no sources",
+                    file.origin
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_line_of_a_column_is_where_it_is_defined() {
+        let file = MappingFile::parse(
+            crate::schema::table("tickets").unwrap(),
+            "t.sql".into(),
+            "-- timezone: America/New_York\nSELECT id AS ticket_id,\n  CASE p WHEN 'a' THEN 'P1' END AS priority,\n  x AS priority_name\nFROM t".into(),
+        )
+        .unwrap();
+        assert_eq!(file.timezone, Some(chrono_tz::America::New_York));
+        assert_eq!(file.line_of("priority"), 3);
+        assert_eq!(file.line_of("ticket_id"), 2);
+        assert_eq!(file.line_of("x"), 4);
+        assert_eq!(file.line_of("nothing"), 2);
+        let bad = MappingFile::parse(
+            crate::schema::table("tickets").unwrap(),
+            "t.sql".into(),
+            "-- timezone: Mars/Olympus\nSELECT 1".into(),
+        );
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("t.sql line 1: 'Mars/Olympus'")
+        );
+    }
+}

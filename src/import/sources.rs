@@ -1,0 +1,482 @@
+//! The `--source [NAME=]PATH` tables of an import: CSV, JSON / NDJSON or Parquet files,
+//! or a folder of files of one format, each read into memory with its row numbers and
+//! registered under its name for the mapping SQL.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, RecordBatchReader, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// The column every source gains: the 1-based data row of its file (the header is not
+/// a data row), which import's messages cite.
+pub const SOURCE_ROW: &str = "_source_row";
+/// The column a folder's sources gain: the file, within the folder, a row comes from.
+pub const SOURCE_FILE: &str = "_source_file";
+
+const BATCH_ROWS: usize = 8192;
+
+/// How a source's files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    /// One JSON array of objects, or one object per line (NDJSON).
+    Json,
+    Parquet,
+}
+
+impl Format {
+    fn of(path: &Path) -> Option<Format> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        match extension.as_str() {
+            "csv" => Some(Format::Csv),
+            "json" | "ndjson" | "jsonl" => Some(Format::Json),
+            "parquet" => Some(Format::Parquet),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Csv => "CSV",
+            Format::Json => "JSON",
+            Format::Parquet => "Parquet",
+        })
+    }
+}
+
+/// One `--source` argument, before it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    pub name: String,
+    pub path: PathBuf,
+}
+
+impl SourceSpec {
+    /// `NAME=PATH` or `PATH`; without a name, the name is the file's or folder's stem,
+    /// lowercased, with every character other than `a-z0-9_` turned into `_`.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let (name, path) = match text.split_once('=') {
+            Some((name, path)) if is_table_name(name) => (Some(name.to_string()), path),
+            _ => (None, text),
+        };
+        if path.is_empty() {
+            return Err(format!("'{text}': no path"));
+        }
+        let path = PathBuf::from(path);
+        let name = match name {
+            Some(name) => name,
+            None => table_name_of(&path).ok_or_else(|| {
+                format!("'{text}': cannot name a table after this path; write NAME=PATH")
+            })?,
+        };
+        Ok(Self { name, path })
+    }
+}
+
+fn is_table_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The table name a path gives: `Tickets Export-2026.csv` → `tickets_export_2026`.
+pub fn table_name_of(path: &Path) -> Option<String> {
+    let stem = if path.is_dir() {
+        path.file_name()?
+    } else {
+        path.file_stem()?
+    };
+    let name: String = stem
+        .to_string_lossy()
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// A source read into memory.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub path: PathBuf,
+    pub format: Format,
+    /// The files read, in order (one, or a folder's files sorted by name).
+    pub files: Vec<PathBuf>,
+    pub rows: usize,
+    pub schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+}
+
+impl Source {
+    /// Reads a source's files; an error names the file.
+    pub fn read(spec: &SourceSpec) -> Result<Self> {
+        let (format, files) = files_of(&spec.path)?;
+        let in_folder = spec.path.is_dir();
+        let mut batches = Vec::new();
+        let mut schema: Option<SchemaRef> = None;
+        for file in &files {
+            let mut read = match format {
+                Format::Csv => read_csv(file),
+                Format::Json => read_json(file),
+                Format::Parquet => read_parquet(file),
+            }
+            .with_context(|| format!("source '{}': cannot read {}", spec.name, file.display()))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            read = numbered(read, in_folder.then_some(name.as_str()))?;
+            let file_schema = read.first().map(|b| b.schema());
+            match (&schema, file_schema) {
+                (None, Some(s)) => schema = Some(s),
+                (Some(first), Some(this)) if first.fields() != this.fields() => bail!(
+                    "source '{}': {} has other columns than {} ({}); a folder is one table",
+                    spec.name,
+                    file.display(),
+                    files[0].display(),
+                    describe_difference(first, &this)
+                ),
+                _ => {}
+            }
+            batches.extend(read);
+        }
+        let schema = match schema {
+            Some(schema) => schema,
+            None => bail!(
+                "source '{}': {} has no rows and no columns",
+                spec.name,
+                spec.path.display()
+            ),
+        };
+        let rows = batches.iter().map(|b| b.num_rows()).sum();
+        Ok(Self {
+            name: spec.name.clone(),
+            path: spec.path.clone(),
+            format,
+            files,
+            rows,
+            schema,
+            batches,
+        })
+    }
+
+    /// Registers the source as a table of `ctx`, split over `partitions` partitions so
+    /// that the mapping SQL runs on every core.
+    pub fn register(&self, ctx: &SessionContext, partitions: usize) -> Result<()> {
+        let partitions = partitions.max(1);
+        let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
+        for (i, batch) in self.batches.iter().enumerate() {
+            parts[i % partitions].push(batch.clone());
+        }
+        let table = MemTable::try_new(self.schema.clone(), parts)?;
+        ctx.register_table(self.name.as_str(), Arc::new(table))
+            .with_context(|| format!("cannot register source '{}'", self.name))?;
+        Ok(())
+    }
+
+    /// Where a row was read: the file, and its data row there.
+    pub fn row_location(&self, file: Option<&str>, row: i64) -> String {
+        match file {
+            Some(file) => format!("{} row {row}", self.path.join(file).display()),
+            None => format!("{} row {row}", self.path.display()),
+        }
+    }
+}
+
+fn describe_difference(first: &Schema, other: &Schema) -> String {
+    let names =
+        |s: &Schema| -> Vec<String> { s.fields().iter().map(|f| f.name().clone()).collect() };
+    let (a, b) = (names(first), names(other));
+    let missing: Vec<&String> = a.iter().filter(|n| !b.contains(n)).collect();
+    let extra: Vec<&String> = b.iter().filter(|n| !a.contains(n)).collect();
+    match (missing.is_empty(), extra.is_empty()) {
+        (true, true) => "the same names with other types or order".into(),
+        _ => format!("lacks {missing:?}, adds {extra:?}"),
+    }
+}
+
+/// The format and files of a path: a file, or a folder's visible files of one format.
+fn files_of(path: &Path) -> Result<(Format, Vec<PathBuf>)> {
+    if !path.exists() {
+        bail!("source {} does not exist", path.display());
+    }
+    if !path.is_dir() {
+        let format = Format::of(path).with_context(|| {
+            format!(
+                "source {}: unknown format (the name should end in .csv, .json, .ndjson, .jsonl or .parquet)",
+                path.display()
+            )
+        })?;
+        return Ok((format, vec![path.to_path_buf()]));
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("cannot list source folder {}", path.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    let mut formats: Vec<Format> = Vec::new();
+    for file in &files {
+        match Format::of(file) {
+            Some(format) if !formats.contains(&format) => formats.push(format),
+            Some(_) => {}
+            None => bail!(
+                "source folder {}: {} is not a .csv, .json, .ndjson, .jsonl or .parquet file",
+                path.display(),
+                file.display()
+            ),
+        }
+    }
+    match formats.as_slice() {
+        [format] => Ok((*format, files)),
+        [] => bail!("source folder {} has no files", path.display()),
+        _ => bail!(
+            "source folder {} mixes formats ({}); a folder is one table of one format",
+            path.display(),
+            formats
+                .iter()
+                .map(|f| f.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A CSV file with every column as text: the header's names (a UTF-8 byte-order mark
+/// stripped, an empty name becoming `column_N`), empty cells NULL, quoted fields with
+/// commas, quotes and newlines, CRLF or LF line ends.
+fn read_csv(path: &Path) -> Result<Vec<RecordBatch>> {
+    let mut file = File::open(path)?;
+    let names = {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(BufReader::new(&mut file));
+        let mut header = csv::StringRecord::new();
+        if !reader.read_record(&mut header)? {
+            bail!("the file is empty: a CSV source needs a header row");
+        }
+        let mut names: Vec<String> = Vec::with_capacity(header.len());
+        for (i, name) in header.iter().enumerate() {
+            let name = if i == 0 {
+                name.trim_start_matches('\u{feff}')
+            } else {
+                name
+            };
+            let name = if name.trim().is_empty() {
+                format!("column_{}", i + 1)
+            } else {
+                name.to_string()
+            };
+            if names.contains(&name) || name == SOURCE_ROW || name == SOURCE_FILE {
+                bail!("the header names column '{name}' twice (or uses a name import reserves)");
+            }
+            names.push(name);
+        }
+        names
+    };
+    file.rewind()?;
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let reader = arrow::csv::ReaderBuilder::new(schema.clone())
+        .with_header(true)
+        .with_batch_size(BATCH_ROWS)
+        .build(BufReader::with_capacity(1 << 20, file))?;
+    let mut batches = Vec::new();
+    for batch in reader {
+        batches.push(batch?);
+    }
+    if batches.is_empty() {
+        batches.push(RecordBatch::new_empty(schema));
+    }
+    Ok(batches)
+}
+
+/// A JSON array of objects or NDJSON, types inferred from all rows; nested objects
+/// become columns named with dots (`company.identifier`), the names CSV exports of the
+/// same records use.
+fn read_json(path: &Path) -> Result<Vec<RecordBatch>> {
+    let mut text = String::new();
+    File::open(path)?.read_to_string(&mut text)?;
+    let values: Vec<serde_json::Value> = if text.trim_start().starts_with('[') {
+        serde_json::from_str(&text).context("not a JSON array of objects")?
+    } else {
+        let mut values = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            values.push(
+                serde_json::from_str(line)
+                    .with_context(|| format!("line {} is not a JSON object", i + 1))?,
+            );
+        }
+        values
+    };
+    if let Some((i, _)) = values.iter().enumerate().find(|(_, v)| !v.is_object()) {
+        bail!("record {} is not a JSON object", i + 1);
+    }
+    let schema = arrow::json::reader::infer_json_schema_from_iterator(values.iter().map(Ok))?;
+    let schema = Arc::new(schema);
+    let mut batches = Vec::new();
+    for chunk in values.chunks(BATCH_ROWS) {
+        let mut decoder = arrow::json::ReaderBuilder::new(schema.clone())
+            .with_batch_size(BATCH_ROWS)
+            .build_decoder()?;
+        decoder.serialize(chunk)?;
+        if let Some(batch) = decoder.flush()? {
+            batches.push(batch.normalize(".", None)?);
+        }
+    }
+    if batches.is_empty() {
+        batches.push(RecordBatch::new_empty(schema).normalize(".", None)?);
+    }
+    Ok(batches)
+}
+
+fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?
+        .with_batch_size(BATCH_ROWS)
+        .build()?;
+    let schema = reader.schema();
+    let mut batches = Vec::new();
+    for batch in reader {
+        batches.push(batch?);
+    }
+    if batches.is_empty() {
+        batches.push(RecordBatch::new_empty(schema));
+    }
+    Ok(batches)
+}
+
+/// The batches with `_source_row` (and, for a folder's file, `_source_file`) added.
+fn numbered(batches: Vec<RecordBatch>, file: Option<&str>) -> Result<Vec<RecordBatch>> {
+    let mut next: i64 = 1;
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        if batch.schema().column_with_name(SOURCE_ROW).is_some() {
+            bail!("a column is named '{SOURCE_ROW}', a name import reserves");
+        }
+        let rows = batch.num_rows() as i64;
+        let mut fields: Vec<Arc<Field>> = batch.schema().fields().iter().cloned().collect();
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        fields.push(Arc::new(Field::new(SOURCE_ROW, DataType::Int64, false)));
+        columns.push(Arc::new(Int64Array::from_iter_values(next..next + rows)));
+        if let Some(file) = file {
+            fields.push(Arc::new(Field::new(SOURCE_FILE, DataType::Utf8, false)));
+            columns.push(Arc::new(StringArray::from_iter_values(
+                std::iter::repeat_n(file, rows as usize),
+            )));
+        }
+        next += rows;
+        out.push(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        )?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_stems_or_are_given() {
+        assert_eq!(
+            table_name_of(Path::new("exports/Tickets Export-2026.csv")).as_deref(),
+            Some("tickets_export_2026")
+        );
+        let spec = SourceSpec::parse("tickets=exports/Tickets Export-2026.csv").unwrap();
+        assert_eq!(spec.name, "tickets");
+        assert_eq!(spec.path, Path::new("exports/Tickets Export-2026.csv"));
+        // A path with '=' in it is a path when what precedes is not a table name.
+        let spec = SourceSpec::parse("data/a=b.csv").unwrap();
+        assert_eq!(
+            (spec.name.as_str(), spec.path.to_str()),
+            ("a_b", Some("data/a=b.csv"))
+        );
+        assert!(SourceSpec::parse("t=").is_err());
+    }
+
+    #[test]
+    fn csv_reads_every_column_as_text_with_awkward_but_legal_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(
+            &path,
+            "\u{feff}id,note,,when\r\n1,\"a, \"\"quoted\"\"\r\nline\",x,10/05/2026 02:03 PM\r\n2,,,\r\n",
+        )
+        .unwrap();
+        let batches = numbered(read_csv(&path).unwrap(), None).unwrap();
+        let batch = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+        let schema = batch.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["id", "note", "column_3", "when", SOURCE_ROW]);
+        let text = |c: usize, r: usize| {
+            use arrow::array::{Array, AsArray};
+            let column = batch.column(c).as_string::<i32>();
+            (!column.is_null(r)).then(|| column.value(r).to_string())
+        };
+        assert_eq!(text(0, 0).as_deref(), Some("1"));
+        assert_eq!(text(1, 0).as_deref(), Some("a, \"quoted\"\r\nline"));
+        assert_eq!(text(3, 0).as_deref(), Some("10/05/2026 02:03 PM"));
+        assert_eq!(text(1, 1), None);
+        assert_eq!(text(3, 1), None);
+        use arrow::array::AsArray;
+        let rows = batch
+            .column(4)
+            .as_primitive::<arrow::datatypes::Int64Type>();
+        assert_eq!(rows.values().to_vec(), [1, 2]);
+    }
+
+    #[test]
+    fn json_arrays_and_ndjson_flatten_nested_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            (
+                "a.json",
+                r#"[{"id": 1, "company": {"identifier": "ACME"}}, {"id": 2, "company": null}]"#,
+            ),
+            (
+                "b.ndjson",
+                "{\"id\": 1, \"company\": {\"identifier\": \"ACME\"}}\n\n{\"id\": 2}\n",
+            ),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let batches = read_json(&path).unwrap();
+            let schema = batches[0].schema();
+            let mut names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            names.sort_unstable();
+            assert_eq!(names, ["company.identifier", "id"], "{name}");
+            assert_eq!(batches[0].num_rows(), 2);
+        }
+    }
+}
