@@ -56,9 +56,9 @@ Example:
     +---------------+"""
 
 sla_compliance: AggregateUDF
-"""SLA compliance: the percentage of decided SLAs that were met. With one BOOLEAN argument, the share of true among non-NULL values (NULL = pending, excluded). With (created_at, done_at, target_minutes, as_of [, calendar]) each row is decided like sla_met: met when done within target, breached when done late or not done and already past target; pending rows (not done, still within target) are excluded. With a calendar only business hours count. A group with nothing decided gives NULL.
+"""SLA compliance: the percentage of decided SLAs that were met. With one BOOLEAN argument, the share of true among non-NULL values (NULL = pending, excluded). With (created_at, done_at, target_minutes, as_of [, calendar]) each row is decided like sla_met: met when done within target, breached when done late or not done and already past target; pending rows (not done, still within target) are excluded. With a calendar only business hours count. With pauses (as sla_pauses returns them) the clock stops inside them, so a pause pushes the deadline out; NULL pauses = none. A group with nothing decided gives NULL.
 
-SQL: sla_compliance(met) | sla_compliance(created_at, done_at, target_minutes, as_of [, calendar])
+SQL: sla_compliance(met) | sla_compliance(created_at, done_at, target_minutes, as_of [, calendar [, pauses]])
 
 Arguments:
     met: BOOLEAN: true = SLA met, false = breached, NULL = pending.
@@ -67,6 +67,7 @@ Arguments:
     target_minutes: The SLA target in minutes (any integer type).
     as_of: The moment the state is judged at: a done_at after it counts as not done.
     calendar: Optional business-hours calendar spec, e.g. 'Mon-Fri 08:00-18:00 Europe/Berlin holidays 2026-12-25'; '24x7' = wall clock.
+    pauses: Optional list of {start, end} structs during which the clock stops (sla_pauses); a NULL end = still paused.
 
 Example:
     > SELECT sla_compliance(met) FROM (VALUES (true), (true), (false), (NULL)) AS t(met);
@@ -78,12 +79,13 @@ Example:
     > SELECT sla_compliance(created_at, first_response_at, 60, TIMESTAMP '2026-11-01 00:00:00', 'Mon-Fri 08:00-18:00 UTC') FROM tickets;"""
 
 fcr_rate: AggregateUDF
-"""First-contact resolution rate: the percentage of resolved tickets (non-NULL contacts) that needed exactly one customer contact. NULL contacts (not yet resolved) are ignored; a group without resolved tickets gives NULL; contacts below 1 are an error.
+"""First-contact resolution rate: the percentage of resolved tickets (non-NULL contacts) that needed exactly one customer contact. With reopened, a ticket for which it is true does not count as resolved on first contact (NULL = not reopened). NULL contacts (not yet resolved) are ignored; a group without resolved tickets gives NULL; contacts below 1 are an error.
 
-SQL: fcr_rate(contacts)
+SQL: fcr_rate(contacts [, reopened])
 
 Arguments:
     contacts: Customer contacts until resolution (1 = resolved on first contact), any integer type; NULL while unresolved.
+    reopened: Optional BOOLEAN: true = the ticket was reopened after its resolution, so not resolved on first contact.
 
 Example:
     > SELECT fcr_rate(contacts) FROM (VALUES (1), (1), (1), (3), (NULL)) AS t(contacts);
@@ -125,15 +127,66 @@ Arguments:
 Example:
     > SELECT revenue_churn_rate(onboarded_on, churned_on, mrr, DATE '2026-10-01', DATE '2026-11-01') FROM clients;"""
 
-business_minutes: ScalarUDF
-"""Minutes between two instants that fall in the business hours of a calendar, in the calendar's local time (daylight-saving changes, weekends and holidays included). Negative when end is before start. NULL when any argument is NULL. The calendar spec is 'DAYS HH:MM-HH:MM[,HH:MM-HH:MM] [; DAYS ...] ZONE [holidays YYYY-MM-DD,...]', or '24x7' for wall-clock time.
+sla_pauses: AggregateUDF
+"""The intervals a ticket spent in statuses of kind 'paused' (waiting on the customer), from its status history: a list of {start, end} structs, sorted and merged, with a NULL end while it is still paused. Rows with a NULL argument are ignored; exact duplicate rows count once; of two statuses at the same changed_at, the last in (changed_at, status) order holds. A group without rows gives NULL. The list is what the pauses argument of business_minutes, paused_minutes, business_deadline, sla_met and sla_compliance takes.
 
-SQL: business_minutes(start, end, calendar)
+SQL: sla_pauses(changed_at, status, kind)
+
+Arguments:
+    changed_at: When the ticket entered the status.
+    status: The status's name.
+    kind: The status's kind: 'open', 'paused', 'resolved' or 'closed' (statuses.kind).
+
+Example:
+    > SELECT ticket_id, sla_pauses(changed_at, ts.status, s.kind) AS pauses
+      FROM ticket_status ts JOIN statuses s ON s.status = ts.status
+      GROUP BY ticket_id;
+    +-----------+------------------------------------------------------------+
+    | ticket_id | pauses                                                     |
+    +-----------+------------------------------------------------------------+
+    | T1        | [{start: 2026-11-16T10:00:00Z, end: 2026-11-17T10:00:00Z}] |
+    +-----------+------------------------------------------------------------+"""
+
+first_resolved_at: AggregateUDF
+"""When a ticket's status history first reaches a status of kind 'resolved' or 'closed': its first resolution. NULL when it never does, and for a group without rows. Rows are read as by sla_pauses.
+
+SQL: first_resolved_at(changed_at, status, kind)
+
+Arguments:
+    changed_at: When the ticket entered the status.
+    status: The status's name.
+    kind: The status's kind: 'open', 'paused', 'resolved' or 'closed'.
+
+Example:
+    > SELECT ticket_id, first_resolved_at(changed_at, ts.status, s.kind)
+      FROM ticket_status ts JOIN statuses s ON s.status = ts.status
+      GROUP BY ticket_id;"""
+
+first_reopened_at: AggregateUDF
+"""When a ticket was first reopened: the first status of kind 'open' or 'paused' that follows one of kind 'resolved' or 'closed'. NULL when it never was, and for a group without rows. Rows are read as by sla_pauses.
+
+SQL: first_reopened_at(changed_at, status, kind)
+
+Arguments:
+    changed_at: When the ticket entered the status.
+    status: The status's name.
+    kind: The status's kind: 'open', 'paused', 'resolved' or 'closed'.
+
+Example:
+    > SELECT ticket_id, first_reopened_at(changed_at, ts.status, s.kind)
+      FROM ticket_status ts JOIN statuses s ON s.status = ts.status
+      GROUP BY ticket_id;"""
+
+business_minutes: ScalarUDF
+"""Minutes between two instants that fall in the business hours of a calendar, in the calendar's local time (daylight-saving changes, weekends and holidays included). Negative when end is before start. NULL when any argument is NULL. The calendar spec is 'DAYS HH:MM-HH:MM[,HH:MM-HH:MM] [; DAYS ...] ZONE [holidays YYYY-MM-DD,...]', or '24x7' for wall-clock time. With pauses (as sla_pauses returns them), time inside them does not count; NULL pauses = none.
+
+SQL: business_minutes(start, end, calendar [, pauses])
 
 Arguments:
     start: Start instant (timestamp of any unit and zone, or date).
     end: End instant.
     calendar: Calendar spec, e.g. 'Mon-Fri 08:00-18:00 America/New_York holidays 2026-12-25'; a column or a literal.
+    pauses: Optional list of {start, end} structs to leave out (sla_pauses); a NULL end = still paused.
 
 Example:
     > SELECT business_minutes(TIMESTAMP '2026-11-20 17:00:00', TIMESTAMP '2026-11-23 09:00:00', 'Mon-Fri 08:00-18:00 UTC');
@@ -142,9 +195,9 @@ Example:
     +-------+"""
 
 sla_met: ScalarUDF
-"""The SLA state of a ticket at as_of: true = done within target; false = done late, or not done and already past target; NULL = not done and still within target (pending). A done_at later than as_of counts as not done. With a calendar, only business hours count; without, wall-clock time.
+"""The SLA state of a ticket at as_of: true = done within target; false = done late, or not done and already past target; NULL = not done and still within target (pending). A done_at later than as_of counts as not done. With a calendar, only business hours count; without, wall-clock time. With pauses (as sla_pauses returns them), the clock stops inside them; NULL pauses = none.
 
-SQL: sla_met(created_at, done_at, target_minutes, as_of [, calendar])
+SQL: sla_met(created_at, done_at, target_minutes, as_of [, calendar [, pauses]])
 
 Arguments:
     created_at: When the clock started.
@@ -152,6 +205,7 @@ Arguments:
     target_minutes: The SLA target in minutes (any integer type).
     as_of: The moment the state is judged at.
     calendar: Optional business-hours calendar spec; '24x7' = wall clock.
+    pauses: Optional list of {start, end} structs during which the clock stops (sla_pauses); a NULL end = still paused.
 
 Example:
     > SELECT sla_met(TIMESTAMP '2026-11-20 17:00:00', TIMESTAMP '2026-11-23 09:00:00', 120, TIMESTAMP '2026-12-01 00:00:00', 'Mon-Fri 08:00-18:00 UTC');
@@ -160,14 +214,15 @@ Example:
     +------+"""
 
 business_deadline: ScalarUDF
-"""The instant at which target_minutes of business time have passed since start: the SLA deadline. The inverse of business_minutes: business_minutes(s, business_deadline(s, m, c), c) = m. Returns a UTC timestamp; NULL when any argument is NULL; a negative target is an error.
+"""The instant at which target_minutes of business time have passed since start: the SLA deadline. The inverse of business_minutes: business_minutes(s, business_deadline(s, m, c), c) = m. Returns a UTC timestamp; NULL when start, target or calendar is NULL; a negative target is an error. With pauses (as sla_pauses returns them) the clock stops inside them, so each pause before the deadline pushes it out, and a pause that has not ended before it gives NULL (no deadline yet); NULL pauses = none.
 
-SQL: business_deadline(start, target_minutes, calendar)
+SQL: business_deadline(start, target_minutes, calendar [, pauses])
 
 Arguments:
     start: When the clock started.
     target_minutes: Business minutes allowed (any integer type).
     calendar: Calendar spec; '24x7' = wall clock.
+    pauses: Optional list of {start, end} structs during which the clock stops (sla_pauses); a NULL end = still paused.
 
 Example:
     > SELECT business_deadline(TIMESTAMP '2026-11-20 17:00:00', 120, 'Mon-Fri 08:00-18:00 UTC');
@@ -189,3 +244,20 @@ Example:
     +------------+
     | 2026-10-01 |
     +------------+"""
+
+paused_minutes: ScalarUDF
+"""Business minutes between two instants that fall inside the pauses: the time a ticket spent waiting on the customer, in the calendar's business hours ('24x7' = wall clock). business_minutes(s, e, c) = business_minutes(s, e, c, p) + paused_minutes(s, e, c, p). Negative when end is before start; NULL when start, end or calendar is NULL; NULL pauses = 0.
+
+SQL: paused_minutes(start, end, calendar, pauses)
+
+Arguments:
+    start: Start instant.
+    end: End instant.
+    calendar: Calendar spec; '24x7' = wall clock.
+    pauses: List of {start, end} structs (sla_pauses); a NULL end = still paused.
+
+Example:
+    > SELECT paused_minutes(TIMESTAMP '2026-11-16 09:00:00', TIMESTAMP '2026-11-17 12:00:00', '24x7', [named_struct('start', TIMESTAMP '2026-11-16 10:00:00', 'end', TIMESTAMP '2026-11-17 10:00:00')]);
+    +--------+
+    | 1440.0 |
+    +--------+"""
