@@ -98,7 +98,7 @@ mod tests {
         let text = docstring(function.name(), function.documentation());
         assert!(text.starts_with("Minutes between two instants"), "{text}");
         assert!(
-            text.contains("\nSQL: business_minutes(start, end, calendar)\n"),
+            text.contains("\nSQL: business_minutes(start, end, calendar [, pauses])\n"),
             "{text}"
         );
         assert!(text.contains("\n    calendar: Calendar spec"), "{text}");
