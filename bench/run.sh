@@ -16,8 +16,9 @@
 # BIG=1, the report with --memory-limit 4G at both scales, and at 100M against 16G.
 # Then bench/cluster.sh (the report on a Ballista cluster and through S3) and
 # bench/python.sh (the Python package beside the CLI) on the same data, and
-# bench/pauses.sh (the report with and without a status history, on data of its own),
-# whose results close this file; CLUSTER=0 / PYTHON=0 / PAUSES=0 leave them out.
+# bench/pauses.sh (the report with and without a status history) and bench/import.sh
+# (import of 1M tickets' CSV beside DuckDB), on data of their own, whose results close
+# this file; CLUSTER=0 / PYTHON=0 / PAUSES=0 / IMPORT=0 leave them out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -150,6 +151,7 @@ echo "whole-process benchmarks ..." >&2
 [ "${CLUSTER:-1}" = 0 ] || DATA=$DATA TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS bench/cluster.sh > /dev/null
 [ "${PYTHON:-1}" = 0 ] || DATA=$DATA TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS bench/python.sh > /dev/null
 [ "${PAUSES:-1}" = 0 ] || TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS RUNS=$RUNS bench/pauses.sh > /dev/null
+[ "${IMPORT:-1}" = 0 ] || CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS RUNS=$RUNS bench/import.sh > /dev/null
 
 {
   echo "# Benchmark results"
@@ -167,7 +169,7 @@ echo "whole-process benchmarks ..." >&2
   cat "$OUT/inprocess.md"
   cat "$OUT/kernels.md"
   cat "$OUT/processes.md"
-  for part in cluster:CLUSTER python:PYTHON pauses:PAUSES; do
+  for part in cluster:CLUSTER python:PYTHON pauses:PAUSES import:IMPORT; do
     switch=${part#*:}
     if [ "${!switch:-1}" != 0 ]; then
       echo

@@ -18,6 +18,7 @@ pub mod models;
 pub mod object_stores;
 pub mod output;
 pub mod period;
+pub mod psa_csv;
 pub mod report;
 pub mod results;
 pub mod saved_queries;

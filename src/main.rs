@@ -58,7 +58,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(contain(async {
         match cli.command {
             Command::Demo(args) => commands::demo::run(args).await,
-            Command::Generate(args) => commands::generate::run(args),
+            Command::Generate(args) => commands::generate::run(args).await,
             Command::Import(args) => commands::import::run(args).await,
             Command::Report(args) => commands::report::run(args).await,
             Command::Sql(args) => commands::sql::run(args).await,

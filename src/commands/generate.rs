@@ -32,9 +32,14 @@ pub struct GenerateArgs {
     /// the customer that pause the SLA clocks, and reopens.
     #[arg(long)]
     pub status_history: bool,
+    /// Also write the history as ConnectWise Manage CSV exports into this folder (the
+    /// layout `import --mapping connectwise` reads; times in UTC, so import them with
+    /// --timezone UTC), for trying and benchmarking import.
+    #[arg(long, value_name = "DIR")]
+    pub psa_csv: Option<PathBuf>,
 }
 
-pub fn run(args: GenerateArgs) -> Result<()> {
+pub async fn run(args: GenerateArgs) -> Result<()> {
     let options = Options {
         clients: args.clients,
         tickets: args.tickets,
@@ -60,5 +65,14 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         args.out.display(),
         started.elapsed().as_secs_f64()
     );
+    if let Some(dir) = &args.psa_csv {
+        let started = Instant::now();
+        crate::psa_csv::write(&args.out, dir).await?;
+        eprintln!(
+            "wrote the ConnectWise CSV exports to {} in {:.1} s",
+            dir.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }

@@ -611,3 +611,68 @@ fn bad_arguments_and_sources_fail_clearly() {
         text(&run)
     );
 }
+
+/// `generate --psa-csv` writes ConnectWise's layout, which the preset imports back:
+/// the same tickets per client and priority, the same resolved and closed counts, the
+/// same minutes worked and survey answers (times lose only their seconds).
+#[test]
+fn a_generated_connectwise_export_imports_back_to_the_same_history() {
+    let work = tempfile::tempdir().unwrap();
+    let (data, csv, out) = (
+        work.path().join("data"),
+        work.path().join("csv"),
+        work.path().join("imported"),
+    );
+    let (data, csv, out) = (
+        data.display().to_string(),
+        csv.display().to_string(),
+        out.display().to_string(),
+    );
+    let run = mspkpi(&[
+        "generate",
+        "--out",
+        &data,
+        "--clients",
+        "4",
+        "--tickets",
+        "1500",
+        "--months",
+        "3",
+        "--psa-csv",
+        &csv,
+    ]);
+    assert!(run.status.success(), "{}", text(&run));
+    let mut args: Vec<String> = [
+        "import",
+        "--mapping",
+        "connectwise",
+        "--timezone",
+        "UTC",
+        "--out",
+        &out,
+    ]
+    .map(String::from)
+    .to_vec();
+    for (name, file) in mspkpi::psa_csv::FILES {
+        args.extend(["--source".to_string(), format!("{name}={csv}/{file}")]);
+    }
+    let run = mspkpi(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(run.status.success(), "{}", text(&run));
+    for sql in [
+        "SELECT client_id, priority, count(*), count(resolved_at), count(closed_at), count(first_response_at), count(technician_id) FROM tickets GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT count(*), round(sum(minutes), 6), count(DISTINCT ticket_id) FROM time_entries",
+        "SELECT client_id, kind, count(*), sum(score) FROM surveys GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT client_id, timezone, calendar, onboarded_on, churned_on, mrr FROM clients ORDER BY 1",
+        "SELECT * FROM sla_targets ORDER BY client_id NULLS FIRST, priority",
+        // Every instant to the minute, as the export writes it.
+        "SELECT ticket_id, date_trunc('minute', created_at), date_trunc('minute', first_response_at), date_trunc('minute', resolved_at), date_trunc('minute', closed_at) FROM tickets ORDER BY ticket_id",
+    ] {
+        let result = |dir: &str| {
+            String::from_utf8_lossy(&mspkpi(&["sql", "--data", dir, "--format", "csv", sql]).stdout)
+                .into_owned()
+        };
+        let (original, imported) = (result(&data), result(&out));
+        assert!(original.lines().count() > 1, "{sql}: {original}");
+        assert_eq!(imported, original, "{sql}");
+    }
+}
