@@ -38,6 +38,16 @@ struct Target {
     line: usize,
 }
 
+/// Where a result row came from.
+#[derive(Debug, Clone)]
+struct RowRef {
+    /// 1-based, over the whole result.
+    result_row: usize,
+    source_row: Option<i64>,
+    /// The file within a folder source.
+    file: Option<String>,
+}
+
 /// The conversion of one mapping file's result, batch by batch.
 pub struct Conformer<'a> {
     file: &'a MappingFile,
@@ -47,7 +57,7 @@ pub struct Conformer<'a> {
     source_file: Option<usize>,
     /// The source `_source_row` comes from, where the plan says.
     source: Option<&'a Source>,
-    key: Option<(usize, HashMap<String, String>)>,
+    key: Option<(usize, HashMap<String, RowRef>)>,
     rows: usize,
 }
 
@@ -194,22 +204,15 @@ impl<'a> Conformer<'a> {
         self.schema.clone()
     }
 
-    /// Where output row `row` of `batch` came from, for messages.
-    fn location(&self, batch: &RecordBatch, row: usize) -> String {
-        let Some(index) = self.source_row else {
-            return format!(
-                "result row {} (return {SOURCE_ROW} to have the source row cited)",
-                self.rows + row + 1
-            );
-        };
-        let rows = batch.column(index);
-        let Some(number) = rows
-            .as_primitive_opt::<Int64Type>()
-            .filter(|r| r.is_valid(row))
-            .map(|r| r.value(row))
-        else {
-            return format!("result row {}", self.rows + row + 1);
-        };
+    /// Where output row `row` of `batch` came from, cheap to keep for every key.
+    fn row_ref(&self, batch: &RecordBatch, row: usize) -> RowRef {
+        let source_row = self.source_row.and_then(|i| {
+            batch
+                .column(i)
+                .as_primitive_opt::<Int64Type>()
+                .filter(|r| r.is_valid(row))
+                .map(|r| r.value(row))
+        });
         let file = self.source_file.and_then(|i| {
             batch
                 .column(i)
@@ -217,10 +220,28 @@ impl<'a> Conformer<'a> {
                 .filter(|f| f.is_valid(row))
                 .map(|f| f.value(row).to_string())
         });
-        match self.source {
-            Some(source) => source.row_location(file.as_deref(), number),
-            None => format!("source row {number}"),
+        RowRef {
+            result_row: self.rows + row + 1,
+            source_row,
+            file,
         }
+    }
+
+    /// A row's origin, for messages.
+    fn describe(&self, at: &RowRef) -> String {
+        match (at.source_row, self.source) {
+            (Some(number), Some(source)) => source.row_location(at.file.as_deref(), number),
+            (Some(number), None) => format!("source row {number}"),
+            (None, _) if self.source_row.is_none() => format!(
+                "result row {} (return {SOURCE_ROW} to have the source row cited)",
+                at.result_row
+            ),
+            (None, _) => format!("result row {}", at.result_row),
+        }
+    }
+
+    fn location(&self, batch: &RecordBatch, row: usize) -> String {
+        self.describe(&self.row_ref(batch, row))
     }
 
     /// Converts one batch of the query's result. Problems go to `problems`; `None`
@@ -356,7 +377,7 @@ impl<'a> Conformer<'a> {
                 if keys.is_null(row) {
                     continue;
                 }
-                let here = self.location(batch, row);
+                let here = self.row_ref(batch, row);
                 match seen.entry(keys.value(row).to_string()) {
                     Entry::Vacant(slot) => {
                         slot.insert(here);
@@ -368,8 +389,8 @@ impl<'a> Conformer<'a> {
                         Some(format!(
                             "'{}' in {} and {}",
                             keys.value(row),
-                            first.get(),
-                            here
+                            self.describe(first.get()),
+                            self.describe(&here)
                         )),
                     ),
                 }
