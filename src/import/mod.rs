@@ -158,6 +158,10 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
     let mapping = Mapping::load(&options.mapping)?;
     check_destination(&options.out)?;
     let started = Instant::now();
+    let threads = options
+        .engine
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut sources: Vec<Source> = Vec::new();
     for spec in &options.sources {
         if sources.iter().any(|s| s.name == spec.name) {
@@ -166,7 +170,11 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
                 spec.name
             );
         }
-        sources.push(Source::read(spec)?);
+        let read = Instant::now();
+        sources.push(Source::read(spec, threads)?);
+        if std::env::var_os("MSPKPI_TIMINGS").is_some() {
+            eprintln!("source {}: {:.2} s", spec.name, read.elapsed().as_secs_f64());
+        }
     }
     let ctx = session::context(&options.engine)?;
     let partitions = ctx.state().config().target_partitions();
@@ -185,6 +193,7 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
             .collect();
         let outcome = if missing.is_empty() {
             let before = problems.total();
+            let mapped = Instant::now();
             let rows = map_table(
                 &ctx,
                 file,
@@ -194,6 +203,9 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
                 &mut problems,
             )
             .await?;
+            if std::env::var_os("MSPKPI_TIMINGS").is_some() {
+                eprintln!("mapping {}: {:.2} s", file.origin, mapped.elapsed().as_secs_f64());
+            }
             if problems.total() > before {
                 Outcome::Failed {
                     origin: file.origin.clone(),

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -126,15 +126,16 @@ pub struct Source {
 }
 
 impl Source {
-    /// Reads a source's files; an error names the file.
-    pub fn read(spec: &SourceSpec) -> Result<Self> {
+    /// Reads a source's files, a large CSV file on `threads` threads; an error names
+    /// the file.
+    pub fn read(spec: &SourceSpec, threads: usize) -> Result<Self> {
         let (format, files) = files_of(&spec.path)?;
         let in_folder = spec.path.is_dir();
         let mut batches = Vec::new();
         let mut schema: Option<SchemaRef> = None;
         for file in &files {
             let mut read = match format {
-                Format::Csv => read_csv(file),
+                Format::Csv => read_csv(file, threads),
                 Format::Json => read_json(file),
                 Format::Parquet => read_parquet(file),
             }
@@ -267,55 +268,121 @@ fn files_of(path: &Path) -> Result<(Format, Vec<PathBuf>)> {
 
 /// A CSV file with every column as text: the header's names (a UTF-8 byte-order mark
 /// stripped, an empty name becoming `column_N`), empty cells NULL, quoted fields with
-/// commas, quotes and newlines, CRLF or LF line ends.
-fn read_csv(path: &Path) -> Result<Vec<RecordBatch>> {
-    let mut file = File::open(path)?;
-    let names = {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .from_reader(BufReader::new(&mut file));
-        let mut header = csv::StringRecord::new();
-        if !reader.read_record(&mut header)? {
-            bail!("the file is empty: a CSV source needs a header row");
+/// commas, quotes and newlines, CRLF or LF line ends. A large file is decoded in
+/// `threads` parts at once, split at line ends outside quotes.
+fn read_csv(path: &Path, threads: usize) -> Result<Vec<RecordBatch>> {
+    let bytes = std::fs::read(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes.as_slice());
+    let mut header = csv::StringRecord::new();
+    if !reader.read_record(&mut header)? {
+        bail!("the file is empty: a CSV source needs a header row");
+    }
+    let body_start = (reader.position().byte() as usize).min(bytes.len());
+    let mut names: Vec<String> = Vec::with_capacity(header.len());
+    for (i, name) in header.iter().enumerate() {
+        let name = if i == 0 {
+            name.trim_start_matches('\u{feff}')
+        } else {
+            name
+        };
+        let name = if name.trim().is_empty() {
+            format!("column_{}", i + 1)
+        } else {
+            name.to_string()
+        };
+        if names.contains(&name) || name == SOURCE_ROW || name == SOURCE_FILE {
+            bail!("the header names column '{name}' twice (or uses a name import reserves)");
         }
-        let mut names: Vec<String> = Vec::with_capacity(header.len());
-        for (i, name) in header.iter().enumerate() {
-            let name = if i == 0 {
-                name.trim_start_matches('\u{feff}')
-            } else {
-                name
-            };
-            let name = if name.trim().is_empty() {
-                format!("column_{}", i + 1)
-            } else {
-                name.to_string()
-            };
-            if names.contains(&name) || name == SOURCE_ROW || name == SOURCE_FILE {
-                bail!("the header names column '{name}' twice (or uses a name import reserves)");
-            }
-            names.push(name);
-        }
-        names
-    };
-    file.rewind()?;
+        names.push(name);
+    }
     let schema = Arc::new(Schema::new(
         names
             .iter()
             .map(|n| Field::new(n, DataType::Utf8, true))
             .collect::<Vec<_>>(),
     ));
-    let reader = arrow::csv::ReaderBuilder::new(schema.clone())
-        .with_header(true)
-        .with_batch_size(BATCH_ROWS)
-        .build(BufReader::with_capacity(1 << 20, file))?;
+    let body = &bytes[body_start..];
+    let decode = |part: &[u8]| -> Result<Vec<RecordBatch>> {
+        let reader = arrow::csv::ReaderBuilder::new(schema.clone())
+            .with_header(false)
+            .with_batch_size(BATCH_ROWS)
+            .build(part)?;
+        Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
+    };
+    let parts = split_at_record_ends(body, threads);
+    let decoded: Vec<Result<Vec<RecordBatch>>> = if parts.len() == 1 {
+        vec![decode(body)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|part| scope.spawn(|| decode(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a thread decoding CSV failed")))
+                })
+                .collect()
+        })
+    };
     let mut batches = Vec::new();
-    for batch in reader {
-        batches.push(batch?);
+    for part in decoded {
+        match part {
+            Ok(part) => batches.extend(part),
+            // Decoded whole, so that the error's line number counts from the file's start.
+            Err(error) if parts.len() > 1 => {
+                return match decode(body) {
+                    Err(whole) => Err(whole),
+                    Ok(_) => Err(error),
+                };
+            }
+            Err(error) => return Err(error),
+        }
     }
     if batches.is_empty() {
         batches.push(RecordBatch::new_empty(schema));
     }
     Ok(batches)
+}
+
+/// `body` in up to `parts` pieces that each end at a line end outside quotes (a quote
+/// inside a quoted field is doubled, so the count of quotes before a byte says whether
+/// it is inside one). Small bodies stay whole.
+fn split_at_record_ends(body: &[u8], parts: usize) -> Vec<&[u8]> {
+    if parts <= 1 || body.len() < (4 << 20) {
+        return vec![body];
+    }
+    let mut pieces = Vec::with_capacity(parts);
+    let (mut start, mut position, mut in_quotes) = (0, 0, false);
+    for k in 1..parts {
+        let target = (body.len() / parts * k).max(position);
+        let quotes = body[position..target]
+            .iter()
+            .filter(|&&b| b == b'"')
+            .count();
+        in_quotes ^= quotes % 2 == 1;
+        position = target;
+        while position < body.len() {
+            let byte = body[position];
+            position += 1;
+            if byte == b'"' {
+                in_quotes = !in_quotes;
+            } else if byte == b'\n' && !in_quotes {
+                break;
+            }
+        }
+        if position >= body.len() {
+            break;
+        }
+        pieces.push(&body[start..position]);
+        start = position;
+    }
+    pieces.push(&body[start..]);
+    pieces
 }
 
 /// A JSON array of objects or NDJSON, types inferred from all rows; nested objects
@@ -434,7 +501,7 @@ mod tests {
             "\u{feff}id,note,,when\r\n1,\"a, \"\"quoted\"\"\r\nline\",x,10/05/2026 02:03 PM\r\n2,,,\r\n",
         )
         .unwrap();
-        let batches = numbered(read_csv(&path).unwrap(), None).unwrap();
+        let batches = numbered(read_csv(&path, 1).unwrap(), None).unwrap();
         let batch = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
         let schema = batch.schema();
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
@@ -454,6 +521,29 @@ mod tests {
             .column(4)
             .as_primitive::<arrow::datatypes::Int64Type>();
         assert_eq!(rows.values().to_vec(), [1, 2]);
+    }
+
+    #[test]
+    fn a_large_csv_splits_only_at_line_ends_outside_quotes() {
+        let mut text = String::from("a,b\n");
+        for i in 0..400_000 {
+            text.push_str(&format!("{i},\"x\n\"\"y\"\"\nz\"\n"));
+        }
+        let body = &text.as_bytes()[4..];
+        let parts = split_at_record_ends(body, 3);
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts.concat(), body);
+        for part in &parts {
+            assert!(part.ends_with(b"z\"\n"), "{:?}", &part[part.len() - 8..]);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        std::fs::write(&path, &text).unwrap();
+        let (one, three) = (read_csv(&path, 1).unwrap(), read_csv(&path, 3).unwrap());
+        let rows = |b: &[RecordBatch]| b.iter().map(|b| b.num_rows()).sum::<usize>();
+        assert_eq!((rows(&one), rows(&three)), (400_000, 400_000));
+        let whole = |b: &[RecordBatch]| arrow::compute::concat_batches(&b[0].schema(), b).unwrap();
+        assert_eq!(whole(&one), whole(&three));
     }
 
     #[test]
