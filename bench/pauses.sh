@@ -59,7 +59,7 @@ paired=$(printf '%s\n' "${ratios[@]}" | median | cut -d' ' -f1)
 verdict=$(echo "$ratio <= 1.4" | bc -l | sed 's/1/met/; s/0/MISSED/')
 files=$(find "$OUT/with/$PERIOD" -type f | wc -l)
 # Every report without a status history says so where the two new KPIs would be.
-missing=$(grep -L "no status history" "$OUT/without/$PERIOD"/*/*.md | wc -l)
+missing=$(find "$OUT/without/$PERIOD" -name '*.md' ! -name index.md ! -name team.md -exec grep -L "no status history" {} + | wc -l)
 generated=""
 if [ -f "$OUT/generate.time" ]; then
   generated="Generating the data with its status history took $(grep 'Elapsed (wall clock)' "$OUT/generate.time" | awk -F': ' '{print $2}') (peak $(( $(grep 'Maximum resident set size' "$OUT/generate.time" | awk '{print $NF}') / 1024 )) MiB)."

@@ -4,6 +4,7 @@
 #   bench/run.sh                       # 10M tickets, 1,000 clients, 24 months, 2 threads
 #   TICKETS=1000000 ROWS=2000000 bench/run.sh   # a quicker run
 #   BIG=1 bench/run.sh                 # also 100M tickets / 10,000 clients (needs ~25 GB of disk)
+#   ONLY="pauses import" bench/run.sh  # only those parts, their sections replaced
 #
 # In one process (ROUNDS interleaved rounds, at least 7, median): each KPI aggregate against its
 # fastest DataFusion built-in formulation and the cheapest query reading the same
@@ -33,6 +34,38 @@ DATA=${DATA:-target/bench-data-$TICKETS}
 OUT=target/bench
 source bench/lib.sh
 mkdir -p "$OUT"
+
+# part NAME: bench/NAME.md as a section of this file, one heading level down, between
+# markers that ONLY= below finds again.
+part() {
+  local upper
+  upper=$(echo "$1" | tr '[:lower:]' '[:upper:]')
+  echo "<!-- part:$1 -->"
+  sed '1s/^# /### /; /^Written by/d' "bench/${upper}.md"
+  echo "<!-- /part:$1 -->"
+}
+
+# ONLY="pauses import" bench/run.sh: re-measures those parts (each on data of its own)
+# and replaces their sections here, leaving the other sections as they were measured.
+if [ -n "${ONLY:-}" ]; then
+  for name in $ONLY; do
+    case $name in
+      pauses|import) ;;
+      *) echo "ONLY takes pauses and import (the parts with data of their own), not $name" >&2; exit 1;;
+    esac
+    CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS RUNS=$RUNS bench/$name.sh > /dev/null
+    part "$name" > "$OUT/part.md"
+    python3 - "$name" "$OUT/part.md" <<'PY'
+import re, sys
+name, section = sys.argv[1], open(sys.argv[2]).read()
+text = open("bench/RESULTS.md").read()
+pattern = re.compile(rf"<!-- part:{name} -->.*?<!-- /part:{name} -->\n", re.S)
+text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+open("bench/RESULTS.md", "w").write(text)
+PY
+  done
+  exit 0
+fi
 
 cargo build --release --quiet
 BIN=./target/release/mspkpi
@@ -169,12 +202,11 @@ echo "whole-process benchmarks ..." >&2
   cat "$OUT/inprocess.md"
   cat "$OUT/kernels.md"
   cat "$OUT/processes.md"
-  for part in cluster:CLUSTER python:PYTHON pauses:PAUSES import:IMPORT; do
-    switch=${part#*:}
+  for name in cluster python pauses import; do
+    switch=$(echo "$name" | tr '[:lower:]' '[:upper:]')
     if [ "${!switch:-1}" != 0 ]; then
       echo
-      # Each part's own file, one heading level down.
-      sed '1s/^# /### /; /^Written by/d' "bench/${switch}.md"
+      part "$name"
     fi
   done
 } > bench/RESULTS.md
