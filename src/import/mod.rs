@@ -173,7 +173,11 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
         let read = Instant::now();
         sources.push(Source::read(spec, threads)?);
         if std::env::var_os("MSPKPI_TIMINGS").is_some() {
-            eprintln!("source {}: {:.2} s", spec.name, read.elapsed().as_secs_f64());
+            eprintln!(
+                "source {}: {:.2} s",
+                spec.name,
+                read.elapsed().as_secs_f64()
+            );
         }
     }
     let ctx = session::context(&options.engine)?;
@@ -204,7 +208,11 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
             )
             .await?;
             if std::env::var_os("MSPKPI_TIMINGS").is_some() {
-                eprintln!("mapping {}: {:.2} s", file.origin, mapped.elapsed().as_secs_f64());
+                eprintln!(
+                    "mapping {}: {:.2} s",
+                    file.origin,
+                    mapped.elapsed().as_secs_f64()
+                );
             }
             if problems.total() > before {
                 Outcome::Failed {
