@@ -22,8 +22,10 @@ OUT=target/bench-import
 source bench/lib.sh
 mkdir -p "$OUT"
 
-cargo build --release --quiet
-BIN=./target/release/mspkpi
+# PROFILE=dev measures the dev profile's build (optimised too, quicker to build).
+PROFILE=${PROFILE:-release}
+cargo build --profile "$PROFILE" --quiet
+BIN=./target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/mspkpi
 bench_venv duckdb
 CSV=$DATA/connectwise-csv
 if [ ! -f "$CSV/Service Tickets.csv" ]; then
@@ -60,7 +62,7 @@ Written by \`bench/import.sh\`; do not edit by hand.
 
 - commit: $COMMIT
 - machine: $(machine)
-- command: \`TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS RUNS=$RUNS bench/import.sh\`
+- command: \`PROFILE=$PROFILE TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS RUNS=$RUNS bench/import.sh\`
 - peers: duckdb $("$VENV/bin/python" -c 'import duckdb; print(duckdb.__version__)')
 
 The ConnectWise CSV export of a generated history (\`generate --psa-csv\`: $rows tickets,

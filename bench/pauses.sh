@@ -25,8 +25,10 @@ OUT=target/bench-pauses
 source bench/lib.sh
 mkdir -p "$OUT"
 
-cargo build --release --quiet
-BIN=./target/release/mspkpi
+# PROFILE=dev measures the dev profile's build (optimised too, quicker to build).
+PROFILE=${PROFILE:-release}
+cargo build --profile "$PROFILE" --quiet
+BIN=./target/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/mspkpi
 
 if [ ! -d "$WITH/ticket_status" ]; then
   echo "generating $TICKETS tickets with their status history into $WITH ..." >&2
@@ -72,7 +74,7 @@ Written by \`bench/pauses.sh\`; do not edit by hand.
 
 - commit: $COMMIT
 - machine: $(machine)
-- command: \`TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS RUNS=$RUNS bench/pauses.sh\`
+- command: \`PROFILE=$PROFILE TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS RUNS=$RUNS bench/pauses.sh\`
 
 \`mspkpi report --threads $THREADS --period $PERIOD\` over \`generate --status-history\`
 ($TICKETS tickets, $CLIENTS clients, $MONTHS months; $status_rows status rows), and over
