@@ -80,11 +80,10 @@ fn preset_args(preset: &str) -> Vec<String> {
     args
 }
 
-fn import(preset: &str, out: &Path, extra: &[&str]) -> Output {
+fn import(preset: &str, out: &Path) -> Output {
     let mut args: Vec<String> = vec!["import".into()];
     args.extend(preset_args(preset));
     args.extend(["--out".to_string(), out.display().to_string()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     mspkpi(&args)
 }
@@ -135,7 +134,7 @@ fn every_preset_imports_its_fixtures_validates_clean_and_reports_numbers_counted
     for preset in ["connectwise", "autotask", "halopsa", "zendesk"] {
         let data = tempfile::tempdir().unwrap();
         let out = data.path().join("data");
-        let run = import(preset, &out, &[]);
+        let run = import(preset, &out);
         let printed = text(&run);
         assert!(run.status.success(), "{preset}: {printed}");
         assert!(
@@ -238,10 +237,10 @@ fn fixtures_with(preset: &str, file: &str, from: &str, to: &str) -> tempfile::Te
 /// Runs the ConnectWise preset on a changed copy of its fixtures into a data directory
 /// that holds an earlier import; returns what it printed, after checking that it
 /// failed and left the earlier data as it was.
-fn fails_on_connectwise(file: &str, from: &str, to: &str, extra: &[&str]) -> String {
+fn fails_on_connectwise(file: &str, from: &str, to: &str) -> String {
     let data = tempfile::tempdir().unwrap();
     let out = data.path().join("data");
-    assert!(import("connectwise", &out, &[]).status.success());
+    assert!(import("connectwise", &out).status.success());
     let before: Vec<(PathBuf, Vec<u8>)> = walk(&out)
         .into_iter()
         .map(|f| (f.clone(), std::fs::read(f).unwrap()))
@@ -255,7 +254,6 @@ fn fails_on_connectwise(file: &str, from: &str, to: &str, extra: &[&str]) -> Str
         )
     }));
     args.extend(["--out".to_string(), out.display().to_string()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = mspkpi(&args);
     let printed = text(&run);
@@ -277,7 +275,6 @@ fn a_date_that_does_not_parse_names_the_source_row_the_value_and_the_mapping_lin
         "Service Tickets.csv",
         "10/7/2026 10:00 AM",
         "10/45/2026 10:00 AM",
-        &[],
     );
     assert!(
         printed.contains("preset connectwise: tickets.sql line 17"),
@@ -297,7 +294,6 @@ fn an_unknown_priority_label_names_the_value_and_the_row() {
         "Service Tickets.csv",
         "Priority 4 - Schedule Maintenance",
         "Whenever",
-        &[],
     );
     assert!(
         printed.contains(
@@ -315,7 +311,6 @@ fn a_duplicate_key_names_both_rows() {
         "Service Tickets.csv",
         "2001,Password reset",
         "1002,Password reset",
-        &[],
     );
     assert!(printed.contains("duplicate ticket_id"), "{printed}");
     assert!(printed.contains("'1002' in "), "{printed}");
@@ -327,21 +322,12 @@ fn a_duplicate_key_names_both_rows() {
 fn local_times_that_do_not_exist_or_happen_twice_are_errors_with_the_value() {
     // 2:30 AM on 8 March 2026 does not exist in New York; 1:30 AM on 1 November 2026
     // happens twice.
-    let printed = fails_on_connectwise(
-        "time_entries.csv",
-        "10/5/2026 9:05 AM",
-        "3/8/2026 2:30 AM",
-        &[],
-    );
+    let printed = fails_on_connectwise("time_entries.csv", "10/5/2026 9:05 AM", "3/8/2026 2:30 AM");
     assert!(printed.contains("time_entries.sql line 6: column started_at: a local time in America/New_York that does not exist"), "{printed}");
     assert!(printed.contains("2026-03-08 02:30:00 in "), "{printed}");
     assert!(printed.contains("time_entries.csv row 1"), "{printed}");
-    let printed = fails_on_connectwise(
-        "time_entries.csv",
-        "10/5/2026 9:05 AM",
-        "11/1/2026 1:30 AM",
-        &[],
-    );
+    let printed =
+        fails_on_connectwise("time_entries.csv", "10/5/2026 9:05 AM", "11/1/2026 1:30 AM");
     assert!(printed.contains("is ambiguous"), "{printed}");
 }
 
@@ -352,7 +338,6 @@ fn a_validate_error_swaps_nothing_in() {
         "Service Tickets.csv",
         "2001,Password reset,GLOBEX",
         "2001,Password reset,INITECH",
-        &[],
     );
     assert!(printed.contains("validate:"), "{printed}");
     assert!(printed.contains("INITECH"), "{printed}");
@@ -381,7 +366,7 @@ fn a_timestamp_without_a_zone_is_an_error_unless_the_mapping_declares_one() {
 fn a_mapping_folder_over_json_parquet_and_a_folder_of_csv_files() {
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("data");
-    assert!(import("connectwise", &out, &[]).status.success());
+    assert!(import("connectwise", &out).status.success());
     let kept = std::fs::read(out.join("clients/part-0.parquet")).unwrap();
 
     let exports = work.path().join("Exports 2026");
