@@ -50,10 +50,12 @@ pub enum Outcome {
     Mapped { rows: usize, origin: String },
     /// Its mapping file ran into problems: nothing is written.
     Failed { origin: String },
-    /// Its mapping file reads sources that were not given.
+    /// Its mapping file reads sources that were not given; the table is kept when
+    /// the data directory has it.
     Skipped {
         origin: String,
         missing: Vec<String>,
+        kept: bool,
     },
     /// Not mapped: kept from the data directory.
     Kept,
@@ -102,8 +104,12 @@ impl Imported {
         for table in &self.tables {
             let what = match &table.outcome {
                 Outcome::Mapped { rows, origin } => format!("{rows} rows ({origin})"),
-                Outcome::Skipped { origin, missing } => {
-                    let kept = if self.out.join(table.table).exists() {
+                Outcome::Skipped {
+                    origin,
+                    missing,
+                    kept,
+                } => {
+                    let kept = if *kept {
                         "kept from the data directory"
                     } else {
                         "not written"
@@ -228,6 +234,7 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
             Outcome::Skipped {
                 origin: file.origin.clone(),
                 missing,
+                kept: false,
             }
         };
         tables.push(TableResult {
@@ -244,9 +251,9 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
         let skipped: Vec<String> = tables
             .iter()
             .filter_map(|t| match &t.outcome {
-                Outcome::Skipped { origin, missing } => {
-                    Some(format!("{origin} reads {}", missing.join(", ")))
-                }
+                Outcome::Skipped {
+                    origin, missing, ..
+                } => Some(format!("{origin} reads {}", missing.join(", "))),
                 _ => None,
             })
             .collect();
@@ -266,13 +273,20 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
                 continue;
             }
             link_tree(&entry.path(), &staging.path().join(&name))?;
-            if let Some(table) = schema::table(&name)
-                && !tables.iter().any(|t| t.table == table.name)
-            {
-                tables.push(TableResult {
-                    table: table.name,
-                    outcome: Outcome::Kept,
-                });
+            match tables.iter_mut().find(|t| t.table == name) {
+                Some(TableResult {
+                    outcome: Outcome::Skipped { kept, .. },
+                    ..
+                }) => *kept = true,
+                Some(_) => {}
+                None => {
+                    if let Some(table) = schema::table(&name) {
+                        tables.push(TableResult {
+                            table: table.name,
+                            outcome: Outcome::Kept,
+                        });
+                    }
+                }
             }
         }
     }
