@@ -177,6 +177,22 @@ Example:
       FROM ticket_status ts JOIN statuses s ON s.status = ts.status
       GROUP BY ticket_id;"""
 
+status_summary: AggregateUDF
+"""What a ticket's status history means for its SLA clocks and KPIs, read in one pass: a struct of pauses (as sla_pauses, but NULL when the ticket never paused, which the pauses arguments read as none), first_resolved_at (as first_resolved_at) and first_reopened_at (as first_reopened_at). One aggregate where the three would each collect and sort the rows again. Rows are read as by sla_pauses; a group without rows gives NULL.
+
+SQL: status_summary(changed_at, status, kind)
+
+Arguments:
+    changed_at: When the ticket entered the status.
+    status: The status's name.
+    kind: The status's kind: 'open', 'paused', 'resolved' or 'closed'.
+
+Example:
+    > SELECT ticket_id, s['pauses'] AS pauses, s['first_reopened_at'] AS reopened
+      FROM (SELECT ticket_id, status_summary(changed_at, ts.status, s.kind) AS s
+            FROM ticket_status ts JOIN statuses s ON s.status = ts.status
+            GROUP BY ticket_id);"""
+
 business_minutes: ScalarUDF
 """Minutes between two instants that fall in the business hours of a calendar, in the calendar's local time (daylight-saving changes, weekends and holidays included). Negative when end is before start. NULL when any argument is NULL. The calendar spec is 'DAYS HH:MM-HH:MM[,HH:MM-HH:MM] [; DAYS ...] ZONE [holidays YYYY-MM-DD,...]', or '24x7' for wall-clock time. With pauses (as sla_pauses returns them), time inside them does not count; NULL pauses = none.
 

@@ -261,6 +261,7 @@ fn functions_lists_every_function_with_its_documentation() {
         "sla_pauses",
         "first_resolved_at",
         "first_reopened_at",
+        "status_summary",
     ] {
         assert!(output.contains(&format!("{name} (")), "{name} missing");
     }

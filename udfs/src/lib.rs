@@ -49,6 +49,7 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
         aggregate::status_history::sla_pauses_udaf(),
         aggregate::status_history::first_resolved_at_udaf(),
         aggregate::status_history::first_reopened_at_udaf(),
+        aggregate::status_history::status_summary_udaf(),
     ]
 }
 

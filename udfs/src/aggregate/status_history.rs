@@ -1,5 +1,5 @@
-//! Aggregates over a ticket's status history: `sla_pauses`, `first_resolved_at` and
-//! `first_reopened_at`.
+//! Aggregates over a ticket's status history: `sla_pauses`, `first_resolved_at`,
+//! `first_reopened_at`, and `status_summary`, which gives all three from one pass.
 //!
 //! Each takes the rows `(changed_at, status, kind)` of one ticket, where the ticket
 //! entered `status` at `changed_at` and `kind` is the status's kind (`open`, `paused`,
@@ -21,7 +21,7 @@ use arrow::array::{
     TimestampMicrosecondArray, UInt8Array,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
-use arrow::datatypes::{DataType, Field, FieldRef};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion_common::{Result, ScalarValue, exec_err, internal_err};
 use datafusion_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion_expr::utils::{AggregateOrderSensitivity, format_state_name};
@@ -75,24 +75,73 @@ impl StatusKind {
     }
 }
 
-/// One status row of a group: the instant, the status (interned) and its kind.
+/// One status row: its group, the instant, and the status (interned) with its kind.
+///
+/// Sixteen bytes: every row of every group sits in one vector, so that adding a batch
+/// allocates nothing per group; the rows are put in group order only when they are
+/// read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Change {
     at: i64,
-    status: u32,
-    kind: StatusKind,
+    group: u32,
+    /// The status's id in the accumulator's [`Interner`], shifted left by two, with the
+    /// kind in the two low bits.
+    status_and_kind: u32,
+}
+
+impl Change {
+    fn status(self) -> u32 {
+        self.status_and_kind >> 2
+    }
+
+    fn kind(self) -> StatusKind {
+        match self.status_and_kind & 3 {
+            0 => StatusKind::Open,
+            1 => StatusKind::Paused,
+            2 => StatusKind::Resolved,
+            _ => StatusKind::Closed,
+        }
+    }
 }
 
 /// A ticket's history as the functions read it: one kind per instant, in time order.
 pub type Effective = [(i64, StatusKind)];
+
+/// The effective histories of consecutive groups, in one buffer.
+#[derive(Debug, Default)]
+pub struct Histories {
+    /// Group `i` is `changes[offsets[i]..offsets[i + 1]]`.
+    offsets: Vec<usize>,
+    changes: Vec<(i64, StatusKind)>,
+}
+
+impl Histories {
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Group `i`'s history; `None` for a group without rows.
+    pub fn get(&self, i: usize) -> Option<&Effective> {
+        let history = &self.changes[self.offsets[i]..self.offsets[i + 1]];
+        (!history.is_empty()).then_some(history)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Option<&Effective>> + Clone {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
 
 /// What one aggregate makes of each group's effective history.
 pub trait StatusFunction: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn signature(&self) -> &Signature;
     fn return_type(&self) -> DataType;
-    /// One value per group; `None` for a group without rows (the result is NULL).
-    fn evaluate(groups: &[Option<Vec<(i64, StatusKind)>>]) -> Result<ArrayRef>;
+    /// One value per group; a group without rows gives NULL.
+    fn evaluate(histories: &Histories) -> Result<ArrayRef>;
     fn documentation(&self) -> Option<&Documentation>;
 }
 
@@ -125,9 +174,11 @@ impl<F: StatusFunction> AggregateUDFImpl for StatusAggregate<F> {
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         refuse_distinct(self.0.name(), &args)?;
+        let mut store = HistoryStore::new(self.0.name());
+        store.num_groups = 1;
         Ok(Box::new(StatusAccumulator::<F> {
             function: PhantomData,
-            store: HistoryStore::new(self.0.name()),
+            store,
         }))
     }
 
@@ -183,6 +234,10 @@ fn refuse_distinct(name: &str, args: &AccumulatorArgs) -> Result<()> {
     Ok(())
 }
 
+/// A help desk uses a handful of statuses: up to this many are found by a scan, which
+/// beats hashing every row's name.
+const SCANNED_STATUSES: usize = 16;
+
 /// The status names seen by one accumulator, each stored once.
 #[derive(Debug, Default)]
 struct Interner {
@@ -191,14 +246,22 @@ struct Interner {
 }
 
 impl Interner {
-    fn id(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
+    fn id(&mut self, function: &str, name: &str) -> Result<u32> {
+        let found = if self.names.len() <= SCANNED_STATUSES {
+            self.names.iter().position(|n| n == name).map(|i| i as u32)
+        } else {
+            self.ids.get(name).copied()
+        };
+        if let Some(id) = found {
+            return Ok(id);
         }
         let id = self.names.len() as u32;
+        if id >= 1 << 30 {
+            return exec_err!("{function}: more than 2^30 distinct statuses");
+        }
         self.names.push(name.to_string());
         self.ids.insert(name.to_string(), id);
-        id
+        Ok(id)
     }
 
     /// Each id's position in the names' sorted order.
@@ -235,7 +298,9 @@ fn texts<'a>(function: &str, array: &'a ArrayRef) -> Result<Vec<Option<&'a str>>
 #[derive(Debug)]
 struct HistoryStore {
     function: &'static str,
-    groups: Vec<Vec<Change>>,
+    num_groups: usize,
+    /// Every group's rows, in the order they arrived.
+    changes: Vec<Change>,
     statuses: Interner,
 }
 
@@ -243,9 +308,27 @@ impl HistoryStore {
     fn new(function: &'static str) -> Self {
         Self {
             function,
-            groups: Vec::new(),
+            num_groups: 0,
+            changes: Vec::new(),
             statuses: Interner::default(),
         }
+    }
+
+    fn grow_to(&mut self, total_num_groups: usize) -> Result<()> {
+        if total_num_groups > u32::MAX as usize {
+            return exec_err!("{}: more than {} groups", self.function, u32::MAX);
+        }
+        self.num_groups = self.num_groups.max(total_num_groups);
+        Ok(())
+    }
+
+    fn change(&mut self, group: usize, at: i64, status: &str, kind: StatusKind) -> Result<Change> {
+        let status = self.statuses.id(self.function, status)?;
+        Ok(Change {
+            at,
+            group: group as u32,
+            status_and_kind: status << 2 | kind as u32,
+        })
     }
 
     /// Calls `each(row, change)` for every row of a batch of arguments inside
@@ -254,7 +337,8 @@ impl HistoryStore {
         &mut self,
         values: &[ArrayRef],
         filter: Option<&BooleanArray>,
-        mut each: impl FnMut(usize, Change),
+        group_of: impl Fn(usize) -> usize,
+        mut each: impl FnMut(Change),
     ) -> Result<()> {
         let function = self.function;
         let [changed_at, status, kind] = values else {
@@ -281,15 +365,7 @@ impl HistoryStore {
                     parsed
                 }
             };
-            let status = self.statuses.id(status);
-            each(
-                row,
-                Change {
-                    at: at[row],
-                    status,
-                    kind,
-                },
-            );
+            each(self.change(group_of(row), at[row], status, kind)?);
         }
         Ok(())
     }
@@ -300,24 +376,19 @@ impl HistoryStore {
         filter: Option<&BooleanArray>,
         group_of: impl Fn(usize) -> usize,
     ) -> Result<()> {
-        let mut added = Vec::new();
-        self.changes(values, filter, |row, change| {
-            added.push((group_of(row), change))
-        })?;
-        for (group, change) in added {
-            self.groups[group].push(change);
-        }
-        Ok(())
+        let mut added = std::mem::take(&mut self.changes);
+        let result = self.changes(values, filter, group_of, |change| added.push(change));
+        self.changes = added;
+        result
     }
 
     /// Takes back rows added before (a sliding window frame moving on).
     fn retract(&mut self, values: &[ArrayRef]) -> Result<()> {
         let mut removed = Vec::new();
-        self.changes(values, None, |_, change| removed.push(change))?;
-        let group = &mut self.groups[0];
+        self.changes(values, None, |_| 0, |change| removed.push(change))?;
         for change in removed {
-            if let Some(i) = group.iter().position(|c| *c == change) {
-                group.swap_remove(i);
+            if let Some(i) = self.changes.iter().position(|c| *c == change) {
+                self.changes.swap_remove(i);
             }
         }
         Ok(())
@@ -340,6 +411,7 @@ impl HistoryStore {
             .values()
             .as_primitive::<arrow::datatypes::UInt8Type>();
         let offsets = at_lists.value_offsets();
+        self.changes.reserve(at.len());
         for row in 0..at_lists.len() {
             if at_lists.is_null(row) {
                 continue;
@@ -349,30 +421,88 @@ impl HistoryStore {
                 let Some(status) = statuses[i] else {
                     return internal_err!("{function}: NULL status in a partial state");
                 };
-                let change = Change {
-                    at: at[i],
-                    status: self.statuses.id(status),
-                    kind: StatusKind::from_code(function, kinds.value(i))?,
-                };
-                self.groups[group].push(change);
+                let kind = StatusKind::from_code(function, kinds.value(i))?;
+                let change = self.change(group, at[i], status, kind)?;
+                self.changes.push(change);
             }
         }
         Ok(())
     }
 
-    /// The groups' rows as partial states.
-    fn state(&self, groups: &[Vec<Change>]) -> Result<Vec<ArrayRef>> {
-        let offsets = OffsetBuffer::from_lengths(groups.iter().map(Vec::len));
-        let changes: Vec<&Change> = groups.iter().flatten().collect();
-        let changes = changes.into_iter();
-        let at = TimestampMicrosecondArray::from_iter_values(changes.clone().map(|c| c.at))
+    /// Takes the rows of the groups `emit_to` asks for, in group order: group `i`'s
+    /// rows are `changes[offsets[i]..offsets[i + 1]]`. The groups left behind are
+    /// numbered from 0 again, as [`EmitTo::First`] requires.
+    fn take(&mut self, emit_to: EmitTo) -> (Vec<usize>, Vec<Change>) {
+        let taken_groups = match emit_to {
+            EmitTo::All => self.num_groups,
+            EmitTo::First(n) => n.min(self.num_groups),
+        };
+        let taken = if taken_groups == self.num_groups {
+            std::mem::take(&mut self.changes)
+        } else {
+            let (taken, mut kept): (Vec<Change>, Vec<Change>) = self
+                .changes
+                .iter()
+                .partition(|c| (c.group as usize) < taken_groups);
+            for change in &mut kept {
+                change.group -= taken_groups as u32;
+            }
+            self.changes = kept;
+            taken
+        };
+        self.num_groups -= taken_groups;
+        // A counting sort by group: linear, where a comparison sort of every row would
+        // not be.
+        let mut offsets = vec![0usize; taken_groups + 1];
+        for change in &taken {
+            offsets[change.group as usize + 1] += 1;
+        }
+        for i in 0..taken_groups {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut next = offsets.clone();
+        let mut grouped = vec![
+            Change {
+                at: 0,
+                group: 0,
+                status_and_kind: 0
+            };
+            taken.len()
+        ];
+        for change in taken {
+            let slot = &mut next[change.group as usize];
+            grouped[*slot] = change;
+            *slot += 1;
+        }
+        (offsets, grouped)
+    }
+
+    /// The partial states of the groups `emit_to` asks for: per group, a list of each of
+    /// changed_at, status and kind.
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let (offsets, changes) = self.take(emit_to);
+        let offsets = OffsetBuffer::new(
+            offsets
+                .iter()
+                .map(|&o| i32::try_from(o))
+                .collect::<std::result::Result<Vec<i32>, _>>()
+                .map_err(|_| {
+                    datafusion_common::DataFusionError::Execution(format!(
+                        "{}: a partial state of more than {} rows",
+                        self.function,
+                        i32::MAX
+                    ))
+                })?
+                .into(),
+        );
+        let at = TimestampMicrosecondArray::from_iter_values(changes.iter().map(|c| c.at))
             .with_timezone("UTC");
         let statuses = StringArray::from_iter_values(
             changes
-                .clone()
-                .map(|c| self.statuses.names[c.status as usize].as_str()),
+                .iter()
+                .map(|c| self.statuses.names[c.status() as usize].as_str()),
         );
-        let kinds = UInt8Array::from_iter_values(changes.map(|c| c.kind as u8));
+        let kinds = UInt8Array::from_iter_values(changes.iter().map(|c| c.kind() as u8));
         let list = |values: ArrayRef| -> Result<ArrayRef> {
             let field = Arc::new(Field::new("item", values.data_type().clone(), true));
             Ok(Arc::new(ListArray::try_new(
@@ -389,69 +519,64 @@ impl HistoryStore {
         ])
     }
 
-    /// Each group's effective history: sorted by `(changed_at, status)`, one kind per
-    /// instant (the last status there), `None` for a group without rows.
-    fn effective(&self, groups: &[Vec<Change>]) -> Vec<Option<Vec<(i64, StatusKind)>>> {
+    /// The effective histories of the groups `emit_to` asks for: each sorted by
+    /// `(changed_at, status)`, one kind per instant (the last status there).
+    fn histories(&mut self, emit_to: EmitTo) -> Histories {
         let ranks = self.statuses.ranks();
-        groups
-            .iter()
-            .map(|changes| {
-                if changes.is_empty() {
-                    return None;
+        let (offsets, mut changes) = self.take(emit_to);
+        let mut histories = Histories {
+            offsets: Vec::with_capacity(offsets.len()),
+            changes: Vec::with_capacity(changes.len()),
+        };
+        histories.offsets.push(0);
+        for window in offsets.windows(2) {
+            let group = &mut changes[window[0]..window[1]];
+            group.sort_unstable_by_key(|c| (c.at, ranks[c.status() as usize]));
+            let start = histories.changes.len();
+            for change in group.iter() {
+                match histories.changes[start..].last_mut() {
+                    Some(last) if last.0 == change.at => last.1 = change.kind(),
+                    _ => histories.changes.push((change.at, change.kind())),
                 }
-                let mut sorted = changes.clone();
-                sorted.sort_unstable_by_key(|c| (c.at, ranks[c.status as usize]));
-                let mut effective: Vec<(i64, StatusKind)> = Vec::with_capacity(sorted.len());
-                for change in sorted {
-                    match effective.last_mut() {
-                        Some(last) if last.0 == change.at => last.1 = change.kind,
-                        _ => effective.push((change.at, change.kind)),
-                    }
-                }
-                Some(effective)
-            })
-            .collect()
+            }
+            histories.offsets.push(histories.changes.len());
+        }
+        histories
     }
 
     fn size(&self) -> usize {
-        size_of::<Self>()
-            + self.groups.capacity() * size_of::<Vec<Change>>()
-            + self
-                .groups
-                .iter()
-                .map(|g| g.capacity() * size_of::<Change>())
-                .sum::<usize>()
-            + self.statuses.bytes()
+        size_of::<Self>() + self.changes.capacity() * size_of::<Change>() + self.statuses.bytes()
     }
 }
 
 #[derive(Debug)]
 struct StatusAccumulator<F: StatusFunction> {
     function: PhantomData<F>,
+    /// One group, which [`HistoryStore::take`] empties: it is put back after each read.
     store: HistoryStore,
 }
 
 impl<F: StatusFunction> StatusAccumulator<F> {
-    fn one_group(&mut self) {
-        if self.store.groups.is_empty() {
-            self.store.groups.push(Vec::new());
-        }
+    /// Reads the one group without emptying it: a window frame reads it again.
+    fn read<T>(&mut self, read: impl FnOnce(&mut HistoryStore) -> T) -> T {
+        let changes = self.store.changes.clone();
+        let value = read(&mut self.store);
+        self.store.changes = changes;
+        self.store.num_groups = 1;
+        value
     }
 }
 
 impl<F: StatusFunction> Accumulator for StatusAccumulator<F> {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        self.one_group();
         self.store.add(values, None, |_| 0)
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        self.one_group();
         self.store.merge(states, |_| 0)
     }
 
     fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        self.one_group();
         self.store.retract(values)
     }
 
@@ -460,18 +585,15 @@ impl<F: StatusFunction> Accumulator for StatusAccumulator<F> {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        self.one_group();
-        self.store
-            .state(&self.store.groups)?
+        self.read(|store| store.state(EmitTo::All))?
             .iter()
             .map(|array| ScalarValue::try_from_array(array, 0))
             .collect()
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        self.one_group();
-        let effective = self.store.effective(&self.store.groups);
-        ScalarValue::try_from_array(&F::evaluate(&effective)?, 0)
+        let histories = self.read(|store| store.histories(EmitTo::All));
+        ScalarValue::try_from_array(&F::evaluate(&histories)?, 0)
     }
 
     fn size(&self) -> usize {
@@ -493,7 +615,7 @@ impl<F: StatusFunction> GroupsAccumulator for StatusGroupsAccumulator<F> {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        self.store.groups.resize_with(total_num_groups, Vec::new);
+        self.store.grow_to(total_num_groups)?;
         self.store.add(values, opt_filter, |row| group_indices[row])
     }
 
@@ -503,7 +625,7 @@ impl<F: StatusFunction> GroupsAccumulator for StatusGroupsAccumulator<F> {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> Result<()> {
-        self.store.groups.resize_with(total_num_groups, Vec::new);
+        self.store.grow_to(total_num_groups)?;
         self.store.merge(values, |row| group_indices[row])
     }
 
@@ -515,21 +637,17 @@ impl<F: StatusFunction> GroupsAccumulator for StatusGroupsAccumulator<F> {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let mut rows = HistoryStore::new(self.store.function);
-        rows.groups
-            .resize_with(values.first().map_or(0, |v| v.len()), Vec::new);
+        rows.grow_to(values.first().map_or(0, |v| v.len()))?;
         rows.add(values, opt_filter, |row| row)?;
-        rows.state(&rows.groups)
+        rows.state(EmitTo::All)
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let groups = emit_to.take_needed(&mut self.store.groups);
-        let effective = self.store.effective(&groups);
-        F::evaluate(&effective)
+        F::evaluate(&self.store.histories(emit_to))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = emit_to.take_needed(&mut self.store.groups);
-        self.store.state(&groups)
+        self.store.state(emit_to)
     }
 
     fn size(&self) -> usize {
@@ -539,6 +657,38 @@ impl<F: StatusFunction> GroupsAccumulator for StatusGroupsAccumulator<F> {
 
 fn timestamps(values: impl IntoIterator<Item = Option<i64>>) -> ArrayRef {
     Arc::new(TimestampMicrosecondArray::from_iter(values).with_timezone("UTC"))
+}
+
+/// Each group's pauses as a list of `{start, end}` structs (the type of
+/// [`pauses_type`]); NULL for a group without rows, and with `none_as_null` also for a
+/// group that never paused.
+fn pause_lists(histories: &Histories, none_as_null: bool) -> Result<ListArray> {
+    let mut lengths = Vec::with_capacity(histories.len());
+    let mut valid = Vec::with_capacity(histories.len());
+    let (mut starts, mut ends) = (Vec::new(), Vec::new());
+    for history in histories.iter() {
+        let pauses = history.map(pauses_of).unwrap_or_default();
+        lengths.push(pauses.len());
+        valid.push(history.is_some() && !(none_as_null && pauses.is_empty()));
+        for (start, end) in pauses {
+            starts.push(Some(start));
+            ends.push((end != OPEN).then_some(end));
+        }
+    }
+    let structs = StructArray::try_new(
+        pause_fields(),
+        vec![timestamps(starts), timestamps(ends)],
+        None,
+    )?;
+    let DataType::List(field) = pauses_type() else {
+        return internal_err!("the pauses type is a list");
+    };
+    Ok(ListArray::try_new(
+        field,
+        OffsetBuffer::from_lengths(lengths),
+        Arc::new(structs),
+        Some(NullBuffer::from(valid)),
+    )?)
 }
 
 // ---------------------------------------------------------------------------------
@@ -620,6 +770,31 @@ pub struct FirstReopenedAt {
     signature: Signature,
 }
 
+#[user_doc(
+    doc_section(label = "MSP KPI Functions"),
+    description = "What a ticket's status history means for its SLA clocks and KPIs, read in one pass: a struct of pauses (as sla_pauses, but NULL when the ticket never paused, which the pauses arguments read as none), first_resolved_at (as first_resolved_at) and first_reopened_at (as first_reopened_at). One aggregate where the three would each collect and sort the rows again. Rows are read as by sla_pauses; a group without rows gives NULL.",
+    syntax_example = "status_summary(changed_at, status, kind)",
+    sql_example = r#"```sql
+> SELECT ticket_id, s['pauses'] AS pauses, s['first_reopened_at'] AS reopened
+  FROM (SELECT ticket_id, status_summary(changed_at, ts.status, s.kind) AS s
+        FROM ticket_status ts JOIN statuses s ON s.status = ts.status
+        GROUP BY ticket_id);
+```"#,
+    argument(
+        name = "changed_at",
+        description = "When the ticket entered the status."
+    ),
+    argument(name = "status", description = "The status's name."),
+    argument(
+        name = "kind",
+        description = "The status's kind: 'open', 'paused', 'resolved' or 'closed'."
+    )
+)]
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct StatusSummary {
+    signature: Signature,
+}
+
 macro_rules! status_function_defaults {
     ($($function:ident),*) => {$(
         impl Default for $function {
@@ -631,7 +806,7 @@ macro_rules! status_function_defaults {
         }
     )*};
 }
-status_function_defaults!(SlaPauses, FirstResolvedAt, FirstReopenedAt);
+status_function_defaults!(SlaPauses, FirstResolvedAt, FirstReopenedAt, StatusSummary);
 
 pub fn sla_pauses_udaf() -> Arc<AggregateUDF> {
     Arc::new(AggregateUDF::new_from_impl(StatusAggregate(
@@ -649,6 +824,21 @@ pub fn first_reopened_at_udaf() -> Arc<AggregateUDF> {
     Arc::new(AggregateUDF::new_from_impl(StatusAggregate(
         FirstReopenedAt::default(),
     )))
+}
+
+pub fn status_summary_udaf() -> Arc<AggregateUDF> {
+    Arc::new(AggregateUDF::new_from_impl(StatusAggregate(
+        StatusSummary::default(),
+    )))
+}
+
+/// The fields of [`status_summary`](status_summary_udaf)'s struct.
+pub fn summary_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("pauses", pauses_type(), true),
+        Field::new("first_resolved_at", utc_micros_type(), true),
+        Field::new("first_reopened_at", utc_micros_type(), true),
+    ])
 }
 
 /// The paused intervals of an effective history, `end` = [`OPEN`] while paused.
@@ -702,27 +892,8 @@ impl StatusFunction for SlaPauses {
         pauses_type()
     }
 
-    fn evaluate(groups: &[Option<Vec<(i64, StatusKind)>>]) -> Result<ArrayRef> {
-        let pauses: Vec<Option<Vec<(i64, i64)>>> = groups
-            .iter()
-            .map(|history| history.as_deref().map(pauses_of))
-            .collect();
-        let offsets =
-            OffsetBuffer::from_lengths(pauses.iter().map(|p| p.as_ref().map_or(0, Vec::len)));
-        let all = pauses.iter().flatten().flatten();
-        let starts = timestamps(all.clone().map(|&(start, _)| Some(start)));
-        let ends = timestamps(all.map(|&(_, end)| (end != OPEN).then_some(end)));
-        let structs = StructArray::try_new(pause_fields(), vec![starts, ends], None)?;
-        let valid = NullBuffer::from_iter(pauses.iter().map(Option::is_some));
-        let DataType::List(field) = pauses_type() else {
-            return internal_err!("sla_pauses: the pauses type is a list");
-        };
-        Ok(Arc::new(ListArray::try_new(
-            field,
-            offsets,
-            Arc::new(structs),
-            Some(valid),
-        )?))
+    fn evaluate(histories: &Histories) -> Result<ArrayRef> {
+        Ok(Arc::new(pause_lists(histories, false)?))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -743,10 +914,12 @@ impl StatusFunction for FirstResolvedAt {
         utc_micros_type()
     }
 
-    fn evaluate(groups: &[Option<Vec<(i64, StatusKind)>>]) -> Result<ArrayRef> {
-        Ok(timestamps(groups.iter().map(|history| {
-            history.as_deref().and_then(first_resolution)
-        })))
+    fn evaluate(histories: &Histories) -> Result<ArrayRef> {
+        Ok(timestamps(
+            histories
+                .iter()
+                .map(|history| history.and_then(first_resolution)),
+        ))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -767,12 +940,41 @@ impl StatusFunction for FirstReopenedAt {
         utc_micros_type()
     }
 
-    fn evaluate(groups: &[Option<Vec<(i64, StatusKind)>>]) -> Result<ArrayRef> {
+    fn evaluate(histories: &Histories) -> Result<ArrayRef> {
         Ok(timestamps(
-            groups
+            histories
                 .iter()
-                .map(|history| history.as_deref().and_then(first_reopen)),
+                .map(|history| history.and_then(first_reopen)),
         ))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        self.doc()
+    }
+}
+
+impl StatusFunction for StatusSummary {
+    fn name(&self) -> &'static str {
+        "status_summary"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self) -> DataType {
+        DataType::Struct(summary_fields())
+    }
+
+    fn evaluate(histories: &Histories) -> Result<ArrayRef> {
+        let resolved = timestamps(histories.iter().map(|h| h.and_then(first_resolution)));
+        let reopened = timestamps(histories.iter().map(|h| h.and_then(first_reopen)));
+        let valid = NullBuffer::from_iter(histories.iter().map(|h| h.is_some()));
+        Ok(Arc::new(StructArray::try_new(
+            summary_fields(),
+            vec![Arc::new(pause_lists(histories, true)?), resolved, reopened],
+            Some(valid),
+        )?))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -784,6 +986,103 @@ impl StatusFunction for FirstReopenedAt {
 mod tests {
     use super::*;
     use StatusKind::*;
+
+    fn rows(rows: &[(i64, &str, &str)]) -> Vec<ArrayRef> {
+        vec![
+            timestamps(rows.iter().map(|r| Some(r.0))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2))),
+        ]
+    }
+
+    fn summary() -> StatusGroupsAccumulator<StatusSummary> {
+        StatusGroupsAccumulator {
+            function: PhantomData,
+            store: HistoryStore::new("status_summary"),
+        }
+    }
+
+    fn rendered(array: &ArrayRef) -> Vec<String> {
+        let options = arrow::util::display::FormatOptions::default();
+        let formatter =
+            arrow::util::display::ArrayFormatter::try_new(array.as_ref(), &options).unwrap();
+        (0..array.len())
+            .map(|i| formatter.value(i).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn groups_emitted_first_then_the_rest_renumbered_and_merged_states_agree() {
+        // group 0: paused 10..20, resolved at 30, reopened at 40 (a filtered-out row at 35)
+        // group 1: no rows that pass the filter; group 2: resolved at 5
+        let values = rows(&[
+            (30, "Resolved", "resolved"),
+            (10, "Waiting", "paused"),
+            (5, "Done", "resolved"),
+            (0, "New", "open"),
+            (35, "Closed", "closed"),
+            (20, "Working", "open"),
+            (40, "Working", "open"),
+            (1, "New", "open"),
+        ]);
+        let groups = [0, 0, 2, 0, 0, 0, 0, 1];
+        let filter = BooleanArray::from(vec![true, true, true, true, false, true, true, false]);
+        let expected = [
+            "{pauses: [{start: 1970-01-01T00:00:00.000010Z, end: 1970-01-01T00:00:00.000020Z}], first_resolved_at: 1970-01-01T00:00:00.000030Z, first_reopened_at: 1970-01-01T00:00:00.000040Z}",
+            "",
+            "{pauses: , first_resolved_at: 1970-01-01T00:00:00.000005Z, first_reopened_at: }",
+        ];
+
+        let mut direct = summary();
+        direct
+            .update_batch(&values, &groups, Some(&filter), 3)
+            .unwrap();
+        let first = direct.evaluate(EmitTo::First(1)).unwrap();
+        assert_eq!(rendered(&first), expected[..1]);
+        // the two left are groups 0 and 1 now; a row for the new group 0 joins them
+        direct
+            .update_batch(&rows(&[(50, "Working", "open")]), &[0], None, 2)
+            .unwrap();
+        let rest = direct.evaluate(EmitTo::All).unwrap();
+        assert_eq!(
+            rendered(&rest),
+            [
+                "{pauses: , first_resolved_at: , first_reopened_at: }",
+                expected[2]
+            ]
+        );
+
+        // Partial states of two halves, merged in another order, give the same values.
+        let (left, right) = (
+            values.iter().map(|v| v.slice(0, 4)).collect::<Vec<_>>(),
+            values.iter().map(|v| v.slice(4, 4)).collect::<Vec<_>>(),
+        );
+        let filter_left = BooleanArray::from(vec![true, true, true, true]);
+        let filter_right = BooleanArray::from(vec![false, true, true, false]);
+        let mut a = summary();
+        a.update_batch(&left, &groups[..4], Some(&filter_left), 3)
+            .unwrap();
+        let mut b = summary();
+        b.update_batch(&right, &groups[4..], Some(&filter_right), 3)
+            .unwrap();
+        let mut merged = summary();
+        merged
+            .merge_batch(&b.state(EmitTo::All).unwrap(), &[2, 1, 0], 3)
+            .unwrap();
+        merged
+            .merge_batch(&a.state(EmitTo::All).unwrap(), &[2, 1, 0], 3)
+            .unwrap();
+        let merged = merged.evaluate(EmitTo::All).unwrap();
+        assert_eq!(rendered(&merged), [expected[2], expected[1], expected[0]]);
+        // Each row as a state of its own (skipped partial aggregation) merges the same.
+        let states = summary().convert_to_state(&values, Some(&filter)).unwrap();
+        let mut from_rows = summary();
+        from_rows.merge_batch(&states, &groups, 3).unwrap();
+        assert_eq!(
+            rendered(&from_rows.evaluate(EmitTo::All).unwrap()),
+            expected
+        );
+    }
 
     #[test]
     fn pauses_reopens_and_resolutions_of_a_history() {

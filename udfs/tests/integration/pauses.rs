@@ -194,6 +194,17 @@ fn status_rows_become_pauses_resolutions_and_reopens() {
             assert_eq!(one(&ctx, &sql("first_reopened_at", "T3")).await, "");
             assert_eq!(one(&ctx, &sql("sla_pauses", "T3")).await, "[]");
             assert_eq!(one(&ctx, &sql("sla_pauses", "none")).await, "");
+            // status_summary: all three at once; NULL pauses for a ticket that never
+            // paused, and a NULL struct for no rows
+            assert_eq!(
+                one(&ctx, &sql("status_summary", "T1")).await,
+                "{pauses: [{start: 2026-11-16T10:00:00Z, end: 2026-11-17T10:00:00Z}], first_resolved_at: 2026-11-17T12:00:00Z, first_reopened_at: 2026-11-18T08:00:00Z}"
+            );
+            assert_eq!(
+                one(&ctx, &sql("status_summary", "T3")).await,
+                "{pauses: , first_resolved_at: 2026-11-16T11:00:00Z, first_reopened_at: }"
+            );
+            assert_eq!(one(&ctx, &sql("status_summary", "none")).await, "");
             // FILTER, and a window frame that slides (retraction).
             let filtered = "SELECT sla_pauses(changed_at, status, kind) FILTER (WHERE status <> 'Waiting on vendor') FROM h WHERE ticket_id = 'T1'";
             assert_eq!(
@@ -451,6 +462,7 @@ proptest! {
     fn pause_aware_compliance_matches_a_minute_by_minute_replay(
         tickets in proptest::collection::vec(ticket_strategy(), 0..40),
         partitions in 1usize..4,
+        summary in any::<bool>(),
     ) {
         let expected = reference(&tickets);
         let actual = runtime().block_on(async {
@@ -458,8 +470,15 @@ proptest! {
             let (ticket_table, status_table) = tables(&tickets, partitions);
             ctx.register_table("tickets", Arc::new(ticket_table)).unwrap();
             ctx.register_table("ticket_status", Arc::new(status_table)).unwrap();
+            // status_summary's pauses are NULL where sla_pauses' are empty: the same
+            // clocks either way
+            let pauses = if summary {
+                "status_summary(changed_at, status, kind)['pauses']"
+            } else {
+                "sla_pauses(changed_at, status, kind)"
+            };
             let sql = format!(
-                "WITH p AS (SELECT id, sla_pauses(changed_at, status, kind) AS pauses FROM ticket_status GROUP BY id) \
+                "WITH p AS (SELECT id, {pauses} AS pauses FROM ticket_status GROUP BY id) \
                  SELECT grp, sla_compliance(created, done, target, TIMESTAMP '1970-01-01 00:00:00' + INTERVAL '{AS_OF} minutes', '24x7', pauses) AS c, \
                         count(sla_met(created, done, target, TIMESTAMP '1970-01-01 00:00:00' + INTERVAL '{AS_OF} minutes', '24x7', pauses)) AS n \
                  FROM tickets t LEFT JOIN p ON p.id = t.id GROUP BY grp ORDER BY grp"
