@@ -16,18 +16,25 @@ WITH relevant AS (
            CAST(date_trunc($grain, local_month(t.resolved_at, g.timezone)) AS DATE) AS resolved_period,
            CAST(date_trunc($grain, local_month(coalesce(t.closed_at, t.resolved_at), g.timezone)) AS DATE) AS closed_period,
            CAST(date_trunc($grain, local_month(h.first_reopened_at, g.timezone)) AS DATE) AS reopened_period,
-           h.ticket_id IS NOT NULL AS has_status_history,
+           f.id IS NOT NULL AS has_status_history,
            -- NULL for a ticket that never waited: its clocks take the plain path below
-           CASE WHEN h.has_pauses THEN h.pauses END AS pauses,
+           h.pauses,
            g.timezone,
            g.calendar,
            g.response_target,
            g.resolution_target,
            g.sla_calendar
-    FROM tickets t
+    -- the tickets whose pauses or reopen can change a number of the window (the
+    -- others' clocks never stopped, and they were never reopened); the join builds on
+    -- this side, the smaller one
+    FROM (SELECT ticket_id, pauses, first_reopened_at
+          FROM ticket_status_facts
+          WHERE pauses IS NOT NULL OR first_reopened_at IS NOT NULL) h
+    RIGHT JOIN tickets t ON h.ticket_id = t.ticket_id
     -- client_terms is a model: its exact size makes it the side the join builds
     JOIN client_terms g ON g.client_id = t.client_id AND g.priority_key = coalesce(t.priority, '')
-    LEFT JOIN ticket_status_facts h ON h.ticket_id = t.ticket_id
+    -- whether the ticket has a status history: only its id, so this join stays narrow
+    LEFT JOIN (SELECT ticket_id AS id FROM ticket_status_facts) f ON f.id = t.ticket_id
     WHERE (t.created_at >= $window_start
            OR t.first_response_at IS NULL OR t.first_response_at >= $window_start
            OR t.resolved_at IS NULL OR t.resolved_at >= $window_start
