@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::array::{Array, AsArray, GenericListArray, OffsetSizeTrait, RecordBatch};
+use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
@@ -477,8 +477,30 @@ fn batch_bytes(batch: &RecordBatch) -> usize {
     batch
         .columns()
         .iter()
-        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0))
+        .map(|c| slice_bytes(c.as_ref()))
         .sum()
+}
+
+/// An array's slice of its buffers. Arrow's `get_slice_memory_size` counts a list's
+/// values whole, however few of them the slice's offsets reach: a model's list column,
+/// one array cut into batches, would count once per batch.
+fn slice_bytes(array: &dyn Array) -> usize {
+    let nulls = array.nulls().map_or(0, |n| n.len().div_ceil(8));
+    match array.data_type() {
+        DataType::List(_) => nulls + list_slice_bytes(array.as_list::<i32>()),
+        DataType::LargeList(_) => nulls + list_slice_bytes(array.as_list::<i64>()),
+        // a sliced struct's fields are sliced with it
+        DataType::Struct(_) => {
+            nulls
+                + array
+                    .as_struct()
+                    .columns()
+                    .iter()
+                    .map(|c| slice_bytes(c.as_ref()))
+                    .sum::<usize>()
+        }
+        _ => array.to_data().get_slice_memory_size().unwrap_or(0),
+    }
 }
 
 /// One partition's rows: in memory, or written to a file once the model outgrew its
@@ -626,4 +648,36 @@ async fn read(
         };
     }
     Ok(Read::Parquet { folder, rows })
+}
+
+/// A list's offsets, and the values they reach.
+fn list_slice_bytes<O: OffsetSizeTrait>(list: &GenericListArray<O>) -> usize {
+    let offsets = list.value_offsets();
+    let (first, last) = (offsets[0].as_usize(), offsets[offsets.len() - 1].as_usize());
+    size_of_val(offsets) + slice_bytes(list.values().slice(first, last - first).as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ArrayRef, Int64Array, ListArray};
+    use arrow::datatypes::Int64Type;
+
+    use super::slice_bytes;
+
+    #[test]
+    fn slices_of_a_list_count_their_own_values_only() {
+        let rows: Vec<Option<Vec<Option<i64>>>> =
+            (0..1000).map(|i| Some(vec![Some(i); 10])).collect();
+        let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(rows));
+        let whole = slice_bytes(list.as_ref());
+        // 10,000 values of 8 bytes, 1,001 offsets of 4
+        assert_eq!(whole, 10_000 * 8 + 1001 * 4);
+        let halves =
+            slice_bytes(list.slice(0, 500).as_ref()) + slice_bytes(list.slice(500, 500).as_ref());
+        assert_eq!(halves, 10_000 * 8 + 2 * 501 * 4);
+        let plain: ArrayRef = Arc::new(Int64Array::from_iter_values(0..100));
+        assert_eq!(slice_bytes(plain.slice(0, 10).as_ref()), 80);
+    }
 }
