@@ -187,6 +187,22 @@ enum Value {
 
 impl TableWriter {
     fn create(folder: &Path, table: &'static Table) -> Result<Self> {
+        Self::create_sorted_by(folder, table, &[])
+    }
+
+    /// A writer whose rows come in ascending order of the columns named `sorted_by`,
+    /// which the file records.
+    fn create_sorted_by(folder: &Path, table: &'static Table, sorted_by: &[&str]) -> Result<Self> {
+        let sorted_by = sorted_by
+            .iter()
+            .map(|name| {
+                table
+                    .columns
+                    .iter()
+                    .position(|c| c.name == *name)
+                    .with_context(|| format!("generator bug: {} has no column {name}", table.name))
+            })
+            .collect::<Result<Vec<usize>>>()?;
         let dir = folder.join(table.name);
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join("part-0.parquet");
@@ -195,7 +211,7 @@ impl TableWriter {
         let writer = ArrowWriter::try_new(
             file,
             table.schema(),
-            Some(crate::write::table_properties()?),
+            Some(crate::write::table_properties_sorted_by(&sorted_by)?),
         )?;
         let columns = table
             .columns
@@ -628,7 +644,12 @@ impl StatusHistories {
         };
         Ok(Self {
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5354_4154_5553_4849),
-            rows: TableWriter::create(folder, table(schema::TICKET_STATUS)?)?,
+            // ticket by ticket (ids grow with the tickets), each in time order
+            rows: TableWriter::create_sorted_by(
+                folder,
+                table(schema::TICKET_STATUS)?,
+                &["ticket_id", "changed_at"],
+            )?,
             statuses: TableWriter::create(folder, table(schema::STATUSES)?)?,
             wait: lognormal(8.0 * 60.0, 1.1)?,
             reopen_delay: lognormal(6.0 * 60.0, 1.0)?,

@@ -10,10 +10,30 @@ use anyhow::{Context, Result};
 /// How a canonical table's Parquet files are written (by `generate` and `import`):
 /// zstd level 1, row groups of up to a million rows.
 pub fn table_properties() -> Result<parquet::file::properties::WriterProperties> {
+    table_properties_sorted_by(&[])
+}
+
+/// [`table_properties`] for rows written in ascending order of the columns at
+/// `sorted_by` (indexes into the schema): the files say so in their row groups'
+/// `sorting_columns`, from which DataFusion plans such a table as sorted (a GROUP BY on
+/// those columns then streams instead of hashing every group at once).
+pub fn table_properties_sorted_by(
+    sorted_by: &[usize],
+) -> Result<parquet::file::properties::WriterProperties> {
     use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::metadata::SortingColumn;
+    let sorting: Vec<SortingColumn> = sorted_by
+        .iter()
+        .map(|&column| SortingColumn {
+            column_idx: column as i32,
+            descending: false,
+            nulls_first: false,
+        })
+        .collect();
     Ok(parquet::file::properties::WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
         .set_max_row_group_row_count(Some(1 << 20))
+        .set_sorting_columns((!sorting.is_empty()).then_some(sorting))
         .build())
 }
 
