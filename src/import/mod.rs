@@ -8,6 +8,7 @@ pub mod conform;
 pub mod mapping;
 pub mod problems;
 pub mod sources;
+pub mod timestamps;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -187,6 +188,9 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
         }
     }
     let ctx = session::context(&options.engine)?;
+    ctx.register_udf(timestamps::PreparedToTimestamp::udf(
+        datafusion::execution::FunctionRegistry::udf(&ctx, "to_timestamp")?,
+    ));
     let partitions = ctx.state().config().target_partitions();
     for source in &sources {
         source.register(&ctx, partitions)?;
