@@ -4,8 +4,8 @@
 //! NULL where none may be, a label outside its set, a duplicate key, a local time that
 //! does not exist), every problem citing the source row.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use datafusion::common::HashMap;
+use datafusion::common::hash_map::EntryRef;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -48,6 +48,15 @@ struct RowRef {
     file: Option<String>,
 }
 
+/// The keys seen so far, for the duplicate check: where each was first seen, kept
+/// small (a key per row of the table), the file as an index into `files`.
+struct KeyCheck {
+    /// The key column's position in the output.
+    position: usize,
+    seen: HashMap<String, (usize, Option<i64>, Option<u32>)>,
+    files: Vec<String>,
+}
+
 /// The conversion of one mapping file's result, batch by batch.
 pub struct Conformer<'a> {
     file: &'a MappingFile,
@@ -57,7 +66,7 @@ pub struct Conformer<'a> {
     source_file: Option<usize>,
     /// The source `_source_row` comes from, where the plan says.
     source: Option<&'a Source>,
-    key: Option<(usize, HashMap<String, RowRef>)>,
+    key: Option<KeyCheck>,
     rows: usize,
 }
 
@@ -186,7 +195,11 @@ impl<'a> Conformer<'a> {
         let key = table
             .key
             .and_then(|key| targets.iter().position(|t| t.column.name == key))
-            .map(|position| (position, HashMap::new()));
+            .map(|position| KeyCheck {
+                position,
+                seen: HashMap::new(),
+                files: Vec::new(),
+            });
         Some(Self {
             file,
             targets,
@@ -369,33 +382,50 @@ impl<'a> Conformer<'a> {
             }
             columns.push(converted);
         }
-        if let Some((position, mut seen)) = self.key.take() {
-            let keys = columns[position].as_string::<i32>();
-            let name = self.targets[position].column.name;
-            let line = self.targets[position].line;
+        if let Some(mut check) = self.key.take() {
+            let keys = columns[check.position].as_string::<i32>();
+            let name = self.targets[check.position].column.name;
+            let line = self.targets[check.position].line;
             for row in 0..keys.len() {
                 if keys.is_null(row) {
                     continue;
                 }
-                let here = self.row_ref(batch, row);
-                match seen.entry(keys.value(row).to_string()) {
-                    Entry::Vacant(slot) => {
-                        slot.insert(here);
+                match check.seen.entry_ref(keys.value(row)) {
+                    EntryRef::Vacant(slot) => {
+                        let here = self.row_ref(batch, row);
+                        let file = here.file.map(|file| {
+                            match check.files.iter().position(|f| *f == file) {
+                                Some(i) => i as u32,
+                                None => {
+                                    check.files.push(file);
+                                    (check.files.len() - 1) as u32
+                                }
+                            }
+                        });
+                        slot.insert((here.result_row, here.source_row, file));
                     }
-                    Entry::Occupied(first) => problems.add(
-                        origin,
-                        line,
-                        format!("duplicate {name}: {table} has one row per {name}"),
-                        Some(format!(
-                            "'{}' in {} and {}",
-                            keys.value(row),
-                            self.describe(first.get()),
-                            self.describe(&here)
-                        )),
-                    ),
+                    EntryRef::Occupied(first) => {
+                        let &(result_row, source_row, file) = first.get();
+                        let first = RowRef {
+                            result_row,
+                            source_row,
+                            file: file.map(|i| check.files[i as usize].clone()),
+                        };
+                        problems.add(
+                            origin,
+                            line,
+                            format!("duplicate {name}: {table} has one row per {name}"),
+                            Some(format!(
+                                "'{}' in {} and {}",
+                                keys.value(row),
+                                self.describe(&first),
+                                self.location(batch, row)
+                            )),
+                        )
+                    }
                 }
             }
-            self.key = Some((position, seen));
+            self.key = Some(check);
         }
         self.rows += batch.num_rows();
         match RecordBatch::try_new(self.schema.clone(), columns) {
