@@ -11,6 +11,10 @@
 //! -- param trend_start: date
 //! SELECT client_id, period, ... WHERE period >= $trend_start ...
 //! ```
+//!
+//! A `-- set datafusion.<option>: <value>` line plans and runs that one query with a
+//! DataFusion option changed (a model whose input is sorted by its group key groups
+//! it fastest in one partition, for example).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -194,6 +198,9 @@ pub struct SavedQuery {
     pub params: Vec<Param>,
     /// The KPI columns its header declares.
     pub kpis: Vec<DeclaredKpi>,
+    /// DataFusion options this query runs with (`-- set key: value`), checked when the
+    /// file loads.
+    pub settings: Vec<(String, String)>,
     pub sql: String,
     /// The file it came from, for messages.
     pub source: String,
@@ -269,6 +276,7 @@ impl SavedQuery {
         let mut scope = None;
         let mut params: Vec<Param> = Vec::new();
         let mut kpis: Vec<DeclaredKpi> = Vec::new();
+        let mut settings: Vec<(String, String)> = Vec::new();
         for (line, key, value) in header_entries(text) {
             if key == "kpi" {
                 let kpi = DeclaredKpi::parse(value)
@@ -294,6 +302,13 @@ impl SavedQuery {
                         "{source}:{line}: unknown scope '{other}' (use client, portfolio, internal or model)"
                     ),
                 });
+            } else if let Some(option) = key.strip_prefix("set ") {
+                let option = option.trim().to_string();
+                // Checked here, so that a misspelt option fails when the file loads.
+                datafusion::config::ConfigOptions::new()
+                    .set(&option, value)
+                    .map_err(|e| anyhow::anyhow!("{source}:{line}: -- set {option}: {e}"))?;
+                settings.push((option, value.to_string()));
             } else if let Some(param) = key.strip_prefix("param ") {
                 let param = param.trim().to_string();
                 let kind = ParamKind::from_name(value.split_whitespace().next().unwrap_or(""))
@@ -325,6 +340,7 @@ impl SavedQuery {
             scope,
             params,
             kpis,
+            settings,
             sql: text.to_string(),
             source: source.to_string(),
         })
@@ -378,6 +394,22 @@ impl SavedQuery {
         values: &HashMap<String, ScalarValue>,
     ) -> Result<DataFrame> {
         let bound = self.bind(values)?;
+        let with_settings;
+        let ctx = if self.settings.is_empty() {
+            ctx
+        } else {
+            // The same tables, functions and runtime, other options for this query.
+            let mut state = ctx.state();
+            for (option, value) in &self.settings {
+                state
+                    .config_mut()
+                    .options_mut()
+                    .set(option, value)
+                    .with_context(|| format!("saved query {self}: -- set {option}"))?;
+            }
+            with_settings = SessionContext::new_with_state(state);
+            &with_settings
+        };
         ctx.sql(&self.sql)
             .await
             .with_context(|| format!("saved query {self}"))?
@@ -591,6 +623,57 @@ mod tests {
             assert!(!q.description.is_empty(), "{q}");
             assert!(q.scope == Scope::Model || q.params.len() >= 2, "{q}");
         }
+    }
+
+    #[test]
+    fn a_set_line_runs_that_query_with_the_option_and_a_misspelt_one_fails_to_load() {
+        let text = "-- name: x\n-- scope: model\n-- set datafusion.execution.target_partitions: 1\n\
+                    SELECT v, count(*) FROM (VALUES (1), (2), (3)) t(v) GROUP BY v";
+        let query = SavedQuery::parse("q.sql", text).unwrap();
+        assert_eq!(
+            query.settings,
+            [(
+                "datafusion.execution.target_partitions".to_string(),
+                "1".to_string()
+            )]
+        );
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let ctx = SessionContext::new_with_config(
+                datafusion::prelude::SessionConfig::new().with_target_partitions(4),
+            );
+            let frame = query.frame(&ctx, &HashMap::new()).await.unwrap();
+            assert_eq!(frame.task_ctx().session_config().target_partitions(), 1);
+            let plan = frame.create_physical_plan().await.unwrap();
+            use datafusion::physical_plan::ExecutionPlanProperties;
+            assert_eq!(plan.output_partitioning().partition_count(), 1);
+            // The session the query came from keeps its own options.
+            assert_eq!(ctx.state().config().target_partitions(), 4);
+            let plan = ctx
+                .sql(&query.sql)
+                .await
+                .unwrap()
+                .create_physical_plan()
+                .await
+                .unwrap();
+            assert_eq!(plan.output_partitioning().partition_count(), 4);
+        });
+        let err = SavedQuery::parse(
+            "q.sql",
+            "-- name: x\n-- scope: model\n-- set datafusion.execution.target_partition: 1\nSELECT 1",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("q.sql:3: -- set datafusion.execution.target_partition:"),
+            "{err}"
+        );
+        let err = SavedQuery::parse(
+            "q.sql",
+            "-- name: x\n-- scope: model\n-- set datafusion.execution.target_partitions: many\nSELECT 1",
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("q.sql:3:"), "{err}");
     }
 
     #[test]
