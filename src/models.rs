@@ -167,8 +167,12 @@ impl Drop for Models {
         }
     }
 }
-/// The order in which models can run: each after the models it reads.
-fn run_order<'a>(ctx: &SessionContext, models: &[&'a SavedQuery]) -> Result<Vec<&'a SavedQuery>> {
+/// The order in which models can run, in waves: each model after the models it reads,
+/// so that the models of one wave read none of each other and run together.
+fn run_waves<'a>(
+    ctx: &SessionContext,
+    models: &[&'a SavedQuery],
+) -> Result<Vec<Vec<&'a SavedQuery>>> {
     let state = ctx.state();
     let mut reads: HashMap<&str, Vec<String>> = HashMap::new();
     for model in models {
@@ -186,30 +190,37 @@ fn run_order<'a>(ctx: &SessionContext, models: &[&'a SavedQuery]) -> Result<Vec<
             .collect();
         reads.insert(model.name.as_str(), names);
     }
-    let mut ordered: Vec<&SavedQuery> = Vec::new();
-    while ordered.len() < models.len() {
-        let ready = models.iter().find(|m| {
-            !ordered.iter().any(|o| o.name == m.name)
-                && reads[m.name.as_str()]
-                    .iter()
-                    .all(|r| ordered.iter().any(|o| o.name == *r))
-        });
-        match ready {
-            Some(model) => ordered.push(model),
-            None => {
-                let stuck: Vec<&str> = models
-                    .iter()
-                    .filter(|m| !ordered.iter().any(|o| o.name == m.name))
-                    .map(|m| m.name.as_str())
-                    .collect();
-                bail!("the models {} read each other in a cycle", stuck.join(", "));
-            }
+    let mut waves: Vec<Vec<&SavedQuery>> = Vec::new();
+    let mut done: Vec<&str> = Vec::new();
+    while done.len() < models.len() {
+        let ready: Vec<&SavedQuery> = models
+            .iter()
+            .copied()
+            .filter(|m| {
+                !done.contains(&m.name.as_str())
+                    && reads[m.name.as_str()]
+                        .iter()
+                        .all(|r| done.contains(&r.as_str()))
+            })
+            .collect();
+        if ready.is_empty() {
+            let stuck: Vec<&str> = models
+                .iter()
+                .filter(|m| !done.contains(&m.name.as_str()))
+                .map(|m| m.name.as_str())
+                .collect();
+            bail!("the models {} read each other in a cycle", stuck.join(", "));
         }
+        done.extend(ready.iter().map(|m| m.name.as_str()));
+        waves.push(ready);
     }
-    Ok(ordered)
+    Ok(waves)
 }
 
 /// Runs the model queries among `queries` and registers their results as tables.
+///
+/// The models of a wave run at once: one that leaves cores idle (a single-partition
+/// grouping) overlaps with the others. They share what is left of the budget evenly.
 pub async fn materialise(
     ctx: &SessionContext,
     queries: &[SavedQuery],
@@ -233,58 +244,81 @@ pub async fn materialise(
     if !models.is_empty() {
         run.folder = RunFolder::new(placement)?;
     }
-    for model in run_order(ctx, &models)? {
-        progress(model);
-        let started = Instant::now();
-        if ctx.table_exist(model.name.as_str())? {
-            bail!(
-                "saved query {model} is a model named like a table of the data: rename one of them"
-            );
-        }
-        let what = format!("saved query {model}");
-        let (rows, bytes, storage) = match (&run.folder, placement) {
-            (Some(folder), Placement::Executors(_)) => {
-                let folder = folder.location().join(&model.name);
-                let (rows, bytes) = crate::cluster::rerun_if_executor_lost(ctx, &what, || {
-                    place_on_cluster(ctx, model, values, &folder)
-                })
-                .await
-                .with_context(|| what.clone())?;
-                (rows, bytes, Storage::Parquet)
+    for wave in run_waves(ctx, &models)? {
+        for model in &wave {
+            progress(model);
+            if ctx.table_exist(model.name.as_str())? {
+                bail!(
+                    "saved query {model} is a model named like a table of the data: rename one of them"
+                );
             }
-            _ => {
-                let left = budget.map(|b| b.saturating_sub(run.held()));
-                let spill = run.folder.as_ref().map(RunFolder::location);
-                read_here(
-                    ctx,
-                    model,
-                    values,
-                    left,
-                    spill.as_ref().and_then(Location::as_local),
-                )
-                .await
-                .with_context(|| what.clone())?
+        }
+        let share = budget.map(|b| b.saturating_sub(run.held()) / wave.len());
+        let folder = run.folder.as_ref();
+        let placed = futures::future::try_join_all(
+            wave.iter()
+                .map(|model| place(ctx, model, values, placement, folder, share)),
+        )
+        .await?;
+        for (model, (rows, bytes, storage)) in wave.iter().zip(placed) {
+            if let (Storage::Memory, Some(reservation)) = (storage, &mut run.reservation) {
+                reservation.grow(bytes);
             }
-        };
-        if let (Storage::Memory, Some(reservation)) = (storage, &mut run.reservation) {
-            reservation.grow(bytes);
+            run.models.push(Model {
+                name: model.name.clone(),
+                rows,
+                bytes,
+                storage,
+            });
         }
-        if std::env::var_os("MSPKPI_TIMINGS").is_some() {
-            eprintln!(
-                "model {}: {:.2} s, {rows} rows, {} MiB in {storage:?}",
-                model.name,
-                started.elapsed().as_secs_f64(),
-                bytes >> 20
-            );
-        }
-        run.models.push(Model {
-            name: model.name.clone(),
-            rows,
-            bytes,
-            storage,
-        });
     }
     Ok(run)
+}
+
+/// Runs one model where `placement` says, within `budget` bytes of memory; returns
+/// its rows, bytes and where they went.
+async fn place(
+    ctx: &SessionContext,
+    model: &SavedQuery,
+    values: &HashMap<String, ScalarValue>,
+    placement: &Placement,
+    run_folder: Option<&RunFolder>,
+    budget: Option<usize>,
+) -> Result<(usize, usize, Storage)> {
+    let started = Instant::now();
+    let what = format!("saved query {model}");
+    let (rows, bytes, storage) = match (run_folder, placement) {
+        (Some(folder), Placement::Executors(_)) => {
+            let folder = folder.location().join(&model.name);
+            let (rows, bytes) = crate::cluster::rerun_if_executor_lost(ctx, &what, || {
+                place_on_cluster(ctx, model, values, &folder)
+            })
+            .await
+            .with_context(|| what.clone())?;
+            (rows, bytes, Storage::Parquet)
+        }
+        _ => {
+            let spill = run_folder.map(RunFolder::location);
+            read_here(
+                ctx,
+                model,
+                values,
+                budget,
+                spill.as_ref().and_then(Location::as_local),
+            )
+            .await
+            .with_context(|| what.clone())?
+        }
+    };
+    if std::env::var_os("MSPKPI_TIMINGS").is_some() {
+        eprintln!(
+            "model {}: {:.2} s, {rows} rows, {} MiB in {storage:?}",
+            model.name,
+            started.elapsed().as_secs_f64(),
+            bytes >> 20
+        );
+    }
+    Ok((rows, bytes, storage))
 }
 
 /// Runs a model here and registers its rows: in memory within `budget`, else as
