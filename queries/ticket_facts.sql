@@ -4,6 +4,7 @@
 -- param grain: string
 -- param window_start: timestamp
 -- param window_end: timestamp
+-- set datafusion.optimizer.join_reordering: false
 WITH relevant AS (
     -- every ticket that any KPI of the window can see: not everything before the
     -- window, and something before its end (open tickets stay in, for the backlog)
@@ -16,7 +17,7 @@ WITH relevant AS (
            CAST(date_trunc($grain, local_month(t.resolved_at, g.timezone)) AS DATE) AS resolved_period,
            CAST(date_trunc($grain, local_month(coalesce(t.closed_at, t.resolved_at), g.timezone)) AS DATE) AS closed_period,
            CAST(date_trunc($grain, local_month(h.first_reopened_at, g.timezone)) AS DATE) AS reopened_period,
-           f.id IS NOT NULL AS has_status_history,
+           h.ticket_id IS NOT NULL AS has_status_history,
            -- NULL for a ticket that never waited: its clocks take the plain path below
            h.pauses,
            g.timezone,
@@ -24,17 +25,14 @@ WITH relevant AS (
            g.response_target,
            g.resolution_target,
            g.sla_calendar
-    -- the tickets whose pauses or reopen can change a number of the window (the
-    -- others' clocks never stopped, and they were never reopened); the join builds on
-    -- this side, the smaller one
-    FROM (SELECT ticket_id, pauses, first_reopened_at
-          FROM ticket_status_facts
-          WHERE pauses IS NOT NULL OR first_reopened_at IS NOT NULL) h
-    RIGHT JOIN tickets t ON h.ticket_id = t.ticket_id
-    -- client_terms is a model: its exact size makes it the side the join builds
-    JOIN client_terms g ON g.client_id = t.client_id AND g.priority_key = coalesce(t.priority, '')
-    -- whether the ticket has a status history: only its id, so this join stays narrow
-    LEFT JOIN (SELECT ticket_id AS id FROM ticket_status_facts) f ON f.id = t.ticket_id
+    -- Planned as written (join_reordering is off above): each join builds on its
+    -- left side, client_terms (one row per client and priority) and the status facts
+    -- (narrow rows, one per ticket with a history), and streams the wide ticket rows.
+    -- Left to choose, the planner builds on the tickets, whose filtered size it
+    -- underestimates, and collects every wide row of the window into one table.
+    FROM client_terms g
+    JOIN (ticket_status_facts h RIGHT JOIN tickets t ON h.ticket_id = t.ticket_id)
+      ON g.client_id = t.client_id AND g.priority_key = coalesce(t.priority, '')
     WHERE (t.created_at >= $window_start
            OR t.first_response_at IS NULL OR t.first_response_at >= $window_start
            OR t.resolved_at IS NULL OR t.resolved_at >= $window_start
