@@ -141,10 +141,7 @@ impl Source {
                 Format::Parquet => read_parquet(file),
             }
             .with_context(|| format!("source '{}': cannot read {}", spec.name, file.display()))?;
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name = file_label(file);
             read = numbered(read, in_folder.then_some(name.as_str()))?;
             let file_schema = read.first().map(|b| b.schema());
             match (&schema, file_schema) {
@@ -203,7 +200,7 @@ impl Source {
         Ok(())
     }
 
-    /// The sort order of the rows as read: files in the order of their names as text
+    /// The sort order of the rows as read: files in the order of their labels as text
     /// (`files_of` sorts paths, whose order could differ for names that are not
     /// UTF-8), then rows in file order.
     fn source_order(&self) -> Option<Vec<SortExpr>> {
@@ -211,15 +208,7 @@ impl Source {
         if self.schema.column_with_name(SOURCE_FILE).is_none() {
             return Some(vec![row]);
         }
-        let names: Vec<String> = self
-            .files
-            .iter()
-            .map(|f| {
-                f.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            })
-            .collect();
+        let names: Vec<String> = self.files.iter().map(|f| file_label(f)).collect();
         names
             .is_sorted()
             .then(|| vec![col(SOURCE_FILE).sort(true, true), row])
@@ -244,6 +233,13 @@ fn describe_difference(first: &Schema, other: &Schema) -> String {
         (true, true) => "the same names with other types or order".into(),
         _ => format!("lacks {missing:?}, adds {extra:?}"),
     }
+}
+
+/// A folder's file as its rows' `_source_file` names it: the file name, as text.
+fn file_label(file: &Path) -> String {
+    file.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The format and files of a path: a file, or a folder's visible files of one format.
