@@ -167,29 +167,38 @@ impl Drop for Models {
         }
     }
 }
+
+/// The models among `models` that `query` reads (itself excepted), by name.
+pub fn reads(ctx: &SessionContext, query: &SavedQuery, models: &[&str]) -> Result<Vec<String>> {
+    let state = ctx.state();
+    let dialect = state.config().options().sql_parser.dialect;
+    let statement = state
+        .sql_to_statement(&query.sql, &dialect)
+        .with_context(|| format!("saved query {query}"))?;
+    let tables = state
+        .resolve_table_references(&statement)
+        .with_context(|| format!("saved query {query}"))?;
+    let mut names: Vec<String> = tables
+        .iter()
+        .map(|t: &TableReference| t.table().to_string())
+        .filter(|t| models.contains(&t.as_str()) && *t != query.name)
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 /// The order in which models can run, in waves: each model after the models it reads,
 /// so that the models of one wave read none of each other and run together.
 fn run_waves<'a>(
     ctx: &SessionContext,
     models: &[&'a SavedQuery],
 ) -> Result<Vec<Vec<&'a SavedQuery>>> {
-    let state = ctx.state();
-    let mut reads: HashMap<&str, Vec<String>> = HashMap::new();
-    for model in models {
-        let dialect = state.config().options().sql_parser.dialect;
-        let statement = state
-            .sql_to_statement(&model.sql, &dialect)
-            .with_context(|| format!("saved query {model}"))?;
-        let tables = state
-            .resolve_table_references(&statement)
-            .with_context(|| format!("saved query {model}"))?;
-        let names = tables
-            .iter()
-            .map(|t: &TableReference| t.table().to_string())
-            .filter(|t| models.iter().any(|m| m.name == *t && m.name != model.name))
-            .collect();
-        reads.insert(model.name.as_str(), names);
-    }
+    let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    let reads_of = models
+        .iter()
+        .map(|m| Ok((m.name.as_str(), reads(ctx, m, &names)?)))
+        .collect::<Result<HashMap<&str, Vec<String>>>>()?;
     let mut waves: Vec<Vec<&SavedQuery>> = Vec::new();
     let mut done: Vec<&str> = Vec::new();
     while done.len() < models.len() {
@@ -198,7 +207,7 @@ fn run_waves<'a>(
             .copied()
             .filter(|m| {
                 !done.contains(&m.name.as_str())
-                    && reads[m.name.as_str()]
+                    && reads_of[m.name.as_str()]
                         .iter()
                         .all(|r| done.contains(&r.as_str()))
             })
@@ -217,7 +226,9 @@ fn run_waves<'a>(
     Ok(waves)
 }
 
-/// Runs the model queries among `queries` and registers their results as tables.
+/// Runs the model queries among `queries` and registers their results as tables;
+/// `registered` hears each model's name as soon as its table is there, so that
+/// queries that read it can start while later models run.
 ///
 /// The models of a wave run at once: one that leaves cores idle (a single-partition
 /// grouping) overlaps with the others. They share what is left of the budget evenly.
@@ -227,6 +238,7 @@ pub async fn materialise(
     values: &HashMap<String, ScalarValue>,
     placement: &Placement,
     mut progress: impl FnMut(&SavedQuery),
+    registered: impl Fn(&str),
 ) -> Result<Models> {
     let models: Vec<&SavedQuery> = queries.iter().filter(|q| q.scope == Scope::Model).collect();
     let budget = match placement {
@@ -255,10 +267,12 @@ pub async fn materialise(
         }
         let share = budget.map(|b| b.saturating_sub(run.held()) / wave.len());
         let folder = run.folder.as_ref();
-        let placed = futures::future::try_join_all(
-            wave.iter()
-                .map(|model| place(ctx, model, values, placement, folder, share)),
-        )
+        let registered = &registered;
+        let placed = futures::future::try_join_all(wave.iter().map(|model| async move {
+            let placed = place(ctx, model, values, placement, folder, share).await?;
+            registered(model.name.as_str());
+            Ok::<_, anyhow::Error>(placed)
+        }))
         .await?;
         for (model, (rows, bytes, storage)) in wave.iter().zip(placed) {
             if let (Storage::Memory, Some(reservation)) = (storage, &mut run.reservation) {

@@ -27,6 +27,7 @@ use arrow::array::RecordBatch;
 use chrono::{NaiveDate, NaiveDateTime};
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
+use futures::StreamExt;
 
 /// The queries built into the binary (the repository's `queries/`).
 const BUILTIN: [(&str, &str); 16] = [
@@ -558,57 +559,113 @@ pub fn period_params(period: &crate::period::Period) -> HashMap<String, ScalarVa
     ])
 }
 
-/// Materialises the models, then runs every other query once and splits the
+/// Materialises the models and runs every other query once, splitting the
 /// client-scope results per client. `placement` is where the models go
-/// ([`crate::models::placement`]).
+/// ([`crate::models::placement`]). A query starts as soon as the models it reads
+/// are registered, one query at a time in file order among those ready, so that it
+/// fills the cores a model leaves idle; the results come back in file order.
 pub async fn run_all(
     ctx: &SessionContext,
     queries: &[SavedQuery],
     values: &HashMap<String, ScalarValue>,
     placement: &crate::models::Placement,
-    mut progress: impl FnMut(&SavedQuery),
+    progress: impl FnMut(&SavedQuery),
 ) -> Result<Vec<QueryResult>> {
-    let _models =
-        crate::models::materialise(ctx, queries, values, placement, &mut progress).await?;
-    let mut results = Vec::new();
-    for query in queries.iter().filter(|q| q.scope != Scope::Model) {
-        progress(query);
-        let started = std::time::Instant::now();
-        let batches = query.run(ctx, values).await?;
-        if std::env::var_os("MSPKPI_TIMINGS").is_some() {
-            eprintln!(
-                "saved query {}: {:.2} s",
-                query.name,
-                started.elapsed().as_secs_f64()
-            );
-        }
-        let table = Table::from_batches(&batches)
-            .with_context(|| format!("saved query {query}: reading its result"))?;
-        let required: &[&str] = match query.scope {
-            Scope::Client => &["client_id", "period"],
-            Scope::Portfolio | Scope::Internal | Scope::Model => &["period"],
-        };
-        if let Some(missing) = required
-            .iter()
-            .find(|c| !table.column_names().is_empty() && !table.has_column(c))
-        {
-            bail!(
-                "saved query {query} returns no '{missing}' column, which a {:?} query must return",
-                query.scope
-            );
-        }
-        for kpi in &query.kpis {
-            for column in std::iter::once(&kpi.column).chain(&kpi.n_column) {
-                if !table.column_names().is_empty() && !table.has_column(column) {
-                    bail!(
-                        "saved query {query} declares the KPI column '{column}', which it does not return"
-                    );
+    let progress = std::cell::RefCell::new(progress);
+    let (registered, mut arrivals) = futures::channel::mpsc::unbounded::<String>();
+    let models = crate::models::materialise(
+        ctx,
+        queries,
+        values,
+        placement,
+        |model| (progress.borrow_mut())(model),
+        move |name| {
+            // The receiver only goes when the queries have failed, and the run with them.
+            let _ = registered.unbounded_send(name.to_string());
+        },
+    );
+    let model_names: Vec<&str> = queries
+        .iter()
+        .filter(|q| q.scope == Scope::Model)
+        .map(|q| q.name.as_str())
+        .collect();
+    // Each query with the models it reads, in file order.
+    let mut waiting = queries
+        .iter()
+        .filter(|q| q.scope != Scope::Model)
+        .map(|q| Ok((q, crate::models::reads(ctx, q, &model_names)?)))
+        .collect::<Result<std::collections::VecDeque<(&SavedQuery, Vec<String>)>>>()?;
+    let order: Vec<&str> = waiting.iter().map(|(q, _)| q.name.as_str()).collect();
+    let kpis = async {
+        let mut done: Vec<String> = Vec::new();
+        let mut results = Vec::new();
+        while !waiting.is_empty() {
+            let ready = waiting
+                .iter()
+                .position(|(_, reads)| reads.iter().all(|r| done.contains(r)));
+            let Some(ready) = ready else {
+                match arrivals.next().await {
+                    Some(model) => done.push(model),
+                    None => bail!("the models ended before every model a query reads was there"),
                 }
+                continue;
+            };
+            let Some((query, _)) = waiting.remove(ready) else {
+                continue;
+            };
+            (progress.borrow_mut())(query);
+            results.push(run_one(ctx, query, values).await?);
+        }
+        results.sort_by_key(|result: &QueryResult| {
+            order.iter().position(|name| *name == result.query.name)
+        });
+        Ok(results)
+    };
+    let (_models, results) = futures::try_join!(models, kpis)?;
+    Ok(results)
+}
+
+/// Runs one query (not a model) and checks that it returns the columns its scope and
+/// its KPIs need.
+async fn run_one(
+    ctx: &SessionContext,
+    query: &SavedQuery,
+    values: &HashMap<String, ScalarValue>,
+) -> Result<QueryResult> {
+    let started = std::time::Instant::now();
+    let batches = query.run(ctx, values).await?;
+    if std::env::var_os("MSPKPI_TIMINGS").is_some() {
+        eprintln!(
+            "saved query {}: {:.2} s",
+            query.name,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let table = Table::from_batches(&batches)
+        .with_context(|| format!("saved query {query}: reading its result"))?;
+    let required: &[&str] = match query.scope {
+        Scope::Client => &["client_id", "period"],
+        Scope::Portfolio | Scope::Internal | Scope::Model => &["period"],
+    };
+    if let Some(missing) = required
+        .iter()
+        .find(|c| !table.column_names().is_empty() && !table.has_column(c))
+    {
+        bail!(
+            "saved query {query} returns no '{missing}' column, which a {:?} query must return",
+            query.scope
+        );
+    }
+    for kpi in &query.kpis {
+        for column in std::iter::once(&kpi.column).chain(&kpi.n_column) {
+            if !table.column_names().is_empty() && !table.has_column(column) {
+                bail!(
+                    "saved query {query} declares the KPI column '{column}', which it does not return"
+                );
             }
         }
-        results.push(QueryResult::new(query.clone(), table));
     }
-    Ok(results)
+    Ok(QueryResult::new(query.clone(), table))
 }
 
 #[cfg(test)]

@@ -122,9 +122,25 @@ async fn a_model_beyond_its_budget_is_spilled_to_parquet_and_removed_after_the_r
         };
         let (ctx, _) = session::open(&dir.path().into(), &engine).await.unwrap();
         mspkpi::period::register_periods(&ctx, period.grain).unwrap();
-        let run = models::materialise(&ctx, &queries, &params, &placement, |_| {})
-            .await
-            .unwrap();
+        // Each model is announced once its table is there, so the queries waiting for it
+        // can start.
+        let announced = std::sync::Mutex::new(Vec::new());
+        let run = models::materialise(
+            &ctx,
+            &queries,
+            &params,
+            &placement,
+            |_| {},
+            |name| {
+                assert!(
+                    ctx.table_exist(name).unwrap(),
+                    "{name} announced before it is there"
+                );
+                announced.lock().unwrap().push(name.to_string());
+            },
+        )
+        .await
+        .unwrap();
         let storage: Vec<Storage> = run.models.iter().map(|m| m.storage).collect();
         let expected = if placement != Placement::Memory {
             Storage::Parquet
@@ -144,6 +160,11 @@ async fn a_model_beyond_its_budget_is_spilled_to_parquet_and_removed_after_the_r
                 "ticket_facts"
             ]
         );
+        let mut announced = announced.into_inner().unwrap();
+        announced.sort();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(announced, sorted);
         assert!(run.models[1].rows > 1_000, "{:?}", run.models);
         assert!(run.models[3].rows > 1_000, "{:?}", run.models);
         results.push(model_rows(&ctx, sql).await);
@@ -318,6 +339,73 @@ async fn a_queries_folder_can_replace_a_built_in_model() {
     assert_eq!(t.and_then(|r| r.number("minutes_worked")), Some(500.0));
 }
 
+/// A saved query from its text.
+fn saved(file: &str, text: &str) -> saved_queries::SavedQuery {
+    saved_queries::SavedQuery::parse(file, text).unwrap()
+}
+
+#[tokio::test]
+async fn queries_start_when_their_models_are_there_and_come_back_in_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    worked_examples(dir.path());
+    let (ctx, _) = session::open(&dir.path().into(), &Default::default())
+        .await
+        .unwrap();
+    let reads_model = "-- name: a\n-- scope: portfolio\n\
+                       SELECT DATE '2026-10-01' AS period, sum(v) AS total FROM m\n";
+    let reads_none = "-- name: b\n-- scope: portfolio\n\
+                      SELECT DATE '2026-10-01' AS period, count(*) AS tickets FROM tickets\n";
+    let model = "-- name: m\n-- scope: model\nSELECT v FROM (VALUES (1), (2), (4)) t(v)\n";
+    let queries = [
+        saved("a.sql", reads_model),
+        saved("b.sql", reads_none),
+        saved("m.sql", model),
+    ];
+    let models: Vec<&str> = vec!["m"];
+    assert_eq!(models::reads(&ctx, &queries[0], &models).unwrap(), ["m"]);
+    assert!(
+        models::reads(&ctx, &queries[1], &models)
+            .unwrap()
+            .is_empty()
+    );
+    let results = saved_queries::run_all(
+        &ctx,
+        &queries,
+        &Default::default(),
+        &Placement::Memory,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let names: Vec<&str> = results.iter().map(|r| r.query.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(results[0].table.row(0).number("total"), Some(7.0));
+    assert!(
+        !ctx.table_exist("m").unwrap(),
+        "the run's model is left registered"
+    );
+
+    // A model that fails fails the run with its own error; the query waiting for it
+    // does not wait for ever.
+    let failing = "-- name: m\n-- scope: model\nSELECT CAST('seven' AS INT) AS v\n";
+    let queries = [
+        saved("a.sql", reads_model),
+        saved("b.sql", reads_none),
+        saved("m.sql", failing),
+    ];
+    let error = saved_queries::run_all(
+        &ctx,
+        &queries,
+        &Default::default(),
+        &Placement::Memory,
+        |_| {},
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(format!("{error:#}").contains("saved query m"), "{error:#}");
+}
+
 #[tokio::test]
 async fn models_that_read_each_other_in_a_cycle_are_an_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -336,6 +424,7 @@ async fn models_that_read_each_other_in_a_cycle_are_an_error() {
         &[a, b],
         &Default::default(),
         &Placement::Memory,
+        |_| {},
         |_| {},
     )
     .await
