@@ -294,6 +294,77 @@ fn texts<'a>(function: &str, array: &'a ArrayRef) -> Result<Vec<Option<&'a str>>
     })
 }
 
+/// A text argument read in place, row by row.
+enum Texts<'a> {
+    Utf8(&'a StringArray),
+    LargeUtf8(&'a arrow::array::LargeStringArray),
+    View(&'a arrow::array::StringViewArray),
+    Null,
+}
+
+impl<'a> Texts<'a> {
+    fn new(function: &str, array: &'a ArrayRef) -> Result<Self> {
+        Ok(match array.data_type() {
+            DataType::Utf8 => Self::Utf8(array.as_string::<i32>()),
+            DataType::LargeUtf8 => Self::LargeUtf8(array.as_string::<i64>()),
+            DataType::Utf8View => Self::View(array.as_string_view()),
+            DataType::Null => Self::Null,
+            other => return exec_err!("{function}: expected text, got {other}"),
+        })
+    }
+
+    #[inline]
+    fn get(&self, row: usize) -> Option<&'a str> {
+        match self {
+            Self::Utf8(a) => a.is_valid(row).then(|| a.value(row)),
+            Self::LargeUtf8(a) => a.is_valid(row).then(|| a.value(row)),
+            Self::View(a) => a.is_valid(row).then(|| a.value(row)),
+            Self::Null => None,
+        }
+    }
+
+    /// The row's Utf8View view. Two rows of one array with the same view hold the
+    /// same text: a short text is its view, a longer one points at the same bytes.
+    #[inline]
+    fn view(&self, row: usize) -> Option<u128> {
+        match self {
+            Self::View(a) => Some(a.views()[row]),
+            _ => None,
+        }
+    }
+}
+
+/// What a batch's few distinct views stand for (a status's id, a kind), so that a
+/// repeated value costs a 16-byte comparison rather than a text lookup.
+struct ByView<T> {
+    seen: Vec<(u128, T)>,
+}
+
+impl<T: Copy> ByView<T> {
+    /// Views remembered at most: statuses and kinds are few; a column of many
+    /// distinct values looks them up as text.
+    const CAPACITY: usize = 32;
+
+    fn new() -> Self {
+        Self { seen: Vec::new() }
+    }
+
+    #[inline]
+    fn get_or(&mut self, view: Option<u128>, lookup: impl FnOnce() -> Result<T>) -> Result<T> {
+        let Some(view) = view else {
+            return lookup();
+        };
+        if let Some(&(_, value)) = self.seen.iter().find(|(v, _)| *v == view) {
+            return Ok(value);
+        }
+        let value = lookup()?;
+        if self.seen.len() < Self::CAPACITY {
+            self.seen.push((view, value));
+        }
+        Ok(value)
+    }
+}
+
 /// The rows of every group, and the status names they use.
 #[derive(Debug)]
 struct HistoryStore {
@@ -324,11 +395,16 @@ impl HistoryStore {
 
     fn change(&mut self, group: usize, at: i64, status: &str, kind: StatusKind) -> Result<Change> {
         let status = self.statuses.id(self.function, status)?;
-        Ok(Change {
+        Ok(Self::change_of(group, at, status, kind))
+    }
+
+    #[inline]
+    fn change_of(group: usize, at: i64, status: u32, kind: StatusKind) -> Change {
+        Change {
             at,
             group: group as u32,
             status_and_kind: status << 2 | kind as u32,
-        })
+        }
     }
 
     /// Calls `each(row, change)` for every row of a batch of arguments inside
@@ -345,27 +421,22 @@ impl HistoryStore {
             return internal_err!("{function}: expected 3 arguments, got {}", values.len());
         };
         let at = temporal_as_micros(function, changed_at)?;
-        let statuses = texts(function, status)?;
-        let kinds = texts(function, kind)?;
+        let statuses = Texts::new(function, status)?;
+        let kinds = Texts::new(function, kind)?;
         let at_valid = changed_at.logical_nulls();
-        let mut last_kind: Option<(&str, StatusKind)> = None;
+        let (mut status_ids, mut kind_of) = (ByView::new(), ByView::new());
         for row in 0..at.len() {
             let selected = filter.is_none_or(|f| f.is_valid(row) && f.value(row));
-            let (Some(status), Some(kind)) = (statuses[row], kinds[row]) else {
+            let (Some(status), Some(kind)) = (statuses.get(row), kinds.get(row)) else {
                 continue;
             };
             if !selected || at_valid.as_ref().is_some_and(|v| v.is_null(row)) {
                 continue;
             }
-            let kind = match last_kind {
-                Some((text, parsed)) if text == kind => parsed,
-                _ => {
-                    let parsed = StatusKind::parse(function, kind)?;
-                    last_kind = Some((kind, parsed));
-                    parsed
-                }
-            };
-            each(self.change(group_of(row), at[row], status, kind)?);
+            let kind = kind_of.get_or(kinds.view(row), || StatusKind::parse(function, kind))?;
+            let status =
+                status_ids.get_or(statuses.view(row), || self.statuses.id(function, status))?;
+            each(Self::change_of(group_of(row), at[row], status, kind));
         }
         Ok(())
     }
@@ -437,6 +508,30 @@ impl HistoryStore {
             EmitTo::All => self.num_groups,
             EmitTo::First(n) => n.min(self.num_groups),
         };
+        // Rows that arrive grouped, as from input sorted by the grouping key, are
+        // already in group order: the groups taken are a prefix, and the rows need no
+        // sort.
+        if self.changes.is_sorted_by_key(|c| c.group) {
+            let split = self
+                .changes
+                .partition_point(|c| (c.group as usize) < taken_groups);
+            let mut kept = self.changes.split_off(split);
+            for change in &mut kept {
+                change.group -= taken_groups as u32;
+            }
+            let taken = std::mem::replace(&mut self.changes, kept);
+            self.num_groups -= taken_groups;
+            let mut offsets = Vec::with_capacity(taken_groups + 1);
+            offsets.push(0);
+            let mut row = 0;
+            for group in 0..taken_groups as u32 {
+                while row < taken.len() && taken[row].group == group {
+                    row += 1;
+                }
+                offsets.push(row);
+            }
+            return (offsets, taken);
+        }
         let taken = if taken_groups == self.num_groups {
             std::mem::take(&mut self.changes)
         } else {
@@ -531,7 +626,10 @@ impl HistoryStore {
         histories.offsets.push(0);
         for window in offsets.windows(2) {
             let group = &mut changes[window[0]..window[1]];
-            group.sort_unstable_by_key(|c| (c.at, ranks[c.status() as usize]));
+            let key = |c: &Change| (c.at, ranks[c.status() as usize]);
+            if !group.is_sorted_by_key(key) {
+                group.sort_unstable_by_key(key);
+            }
             let start = histories.changes.len();
             for change in group.iter() {
                 match histories.changes[start..].last_mut() {
@@ -1082,6 +1180,61 @@ mod tests {
             rendered(&from_rows.evaluate(EmitTo::All).unwrap()),
             expected
         );
+    }
+
+    /// Rows as the Utf8View columns Parquet gives, a status name longer than a view
+    /// holds inline among them.
+    fn view_rows(rows: &[(i64, &str, &str)]) -> Vec<ArrayRef> {
+        use arrow::array::StringViewArray;
+        vec![
+            timestamps(rows.iter().map(|r| Some(r.0))),
+            Arc::new(StringViewArray::from_iter_values(rows.iter().map(|r| r.1))),
+            Arc::new(StringViewArray::from_iter_values(rows.iter().map(|r| r.2))),
+        ]
+    }
+
+    #[test]
+    fn rows_in_group_order_emitted_batch_by_batch_give_what_any_order_gives() {
+        let long = "Waiting on Customer";
+        // Sorted by group, as from input sorted by the grouping key: group 0 waits twice
+        // and is resolved, group 1 reopens, group 2 has one row.
+        let sorted = [
+            (0, "New", "open"),
+            (10, long, "paused"),
+            (20, "Working", "open"),
+            (25, long, "paused"),
+            (30, "Resolved", "resolved"),
+            (1, "New", "open"),
+            (8, "Resolved", "resolved"),
+            (9, "Working", "open"),
+            (9, "Resolved", "resolved"),
+            (5, "Done", "resolved"),
+        ];
+        let groups = [0, 0, 0, 0, 0, 1, 1, 1, 1, 2];
+
+        // One batch, the rows reversed, as text: the reference.
+        let reversed: Vec<_> = sorted.iter().rev().copied().collect();
+        let reversed_groups: Vec<usize> = groups.iter().rev().copied().collect();
+        let mut reference = summary();
+        reference
+            .update_batch(&rows(&reversed), &reversed_groups, None, 3)
+            .unwrap();
+        let expected = rendered(&reference.evaluate(EmitTo::All).unwrap());
+        assert!(expected[0].contains("000025Z"), "{expected:?}");
+
+        // Two batches of views, the first group emitted between them as sorted
+        // aggregation does; the groups left are numbered from 0 again.
+        let mut streamed = summary();
+        streamed
+            .update_batch(&view_rows(&sorted[..7]), &groups[..7], None, 2)
+            .unwrap();
+        let mut got = rendered(&streamed.evaluate(EmitTo::First(1)).unwrap());
+        let renumbered: Vec<usize> = groups[7..].iter().map(|g| g - 1).collect();
+        streamed
+            .update_batch(&view_rows(&sorted[7..]), &renumbered, None, 2)
+            .unwrap();
+        got.extend(rendered(&streamed.evaluate(EmitTo::All).unwrap()));
+        assert_eq!(got, expected);
     }
 
     #[test]
