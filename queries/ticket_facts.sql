@@ -67,14 +67,26 @@ met AS (
            -- counted week by week)
            CASE WHEN NOT response_judged THEN NULL
                 WHEN first_response_at IS NULL THEN false
-                WHEN response_minutes IS NOT NULL AND sla_calendar = calendar AND pauses IS NULL
+                WHEN response_minutes IS NULL OR sla_calendar IS DISTINCT FROM calendar
+                THEN sla_met(created_at, first_response_at, response_target, first_response_at, sla_calendar, pauses)
+                WHEN pauses IS NULL THEN response_minutes <= response_target
+                -- customers are mostly waited on after the first response: no minute
+                -- paused before it, none to take off
+                WHEN paused_minutes(created_at, first_response_at, calendar, pauses) = 0
                 THEN response_minutes <= response_target
                 ELSE sla_met(created_at, first_response_at, response_target, first_response_at, sla_calendar, pauses)
            END AS response_met,
            CASE WHEN NOT resolution_judged THEN NULL
                 WHEN resolved_at IS NULL THEN false
-                WHEN resolution_minutes IS NOT NULL AND sla_calendar = calendar AND pauses IS NULL
-                THEN resolution_minutes <= resolution_target
+                WHEN resolution_minutes IS NULL OR sla_calendar IS DISTINCT FROM calendar
+                THEN sla_met(created_at, resolved_at, resolution_target, resolved_at, sla_calendar, pauses)
+                WHEN pauses IS NULL THEN resolution_minutes <= resolution_target
+                -- the minutes less those waited, each first turned back into the whole
+                -- microseconds it counts: exact while below 2^23 minutes (16 years),
+                -- where a double's error stays far under half a microsecond
+                WHEN abs(resolution_minutes) < 8388608
+                THEN round(resolution_minutes * 60000000) - round(waiting_minutes * 60000000)
+                     <= resolution_target * 60000000
                 ELSE sla_met(created_at, resolved_at, resolution_target, resolved_at, sla_calendar, pauses)
            END AS resolution_met
     FROM clocks
