@@ -561,9 +561,9 @@ pub fn period_params(period: &crate::period::Period) -> HashMap<String, ScalarVa
 
 /// Materialises the models and runs every other query once, splitting the
 /// client-scope results per client. `placement` is where the models go
-/// ([`crate::models::placement`]). A query starts as soon as the models it reads
-/// are registered, one query at a time in file order among those ready, so that it
-/// fills the cores a model leaves idle; the results come back in file order.
+/// ([`crate::models::placement`]). Locally, a query starts as soon as the models it
+/// reads are registered, one query at a time in file order among those ready, so
+/// that it fills the cores a model leaves idle; the results come back in file order.
 pub async fn run_all(
     ctx: &SessionContext,
     queries: &[SavedQuery],
@@ -589,11 +589,21 @@ pub async fn run_all(
         .filter(|q| q.scope == Scope::Model)
         .map(|q| q.name.as_str())
         .collect();
-    // Each query with the models it reads, in file order.
+    // On a cluster every query waits for all the models: a run whose jobs overlapped
+    // there when an executor was lost neither finished nor failed within 120 s (the
+    // lost-executor test), where one job at a time is rerun.
+    let on_cluster = matches!(placement, crate::models::Placement::Executors(_));
+    let reads = |query: &SavedQuery| -> Result<Vec<String>> {
+        if on_cluster {
+            return Ok(model_names.iter().map(|m| m.to_string()).collect());
+        }
+        crate::models::reads(ctx, query, &model_names)
+    };
+    // Each query with the models it waits for, in file order.
     let mut waiting = queries
         .iter()
         .filter(|q| q.scope != Scope::Model)
-        .map(|q| Ok((q, crate::models::reads(ctx, q, &model_names)?)))
+        .map(|q| Ok((q, reads(q)?)))
         .collect::<Result<std::collections::VecDeque<(&SavedQuery, Vec<String>)>>>()?;
     let order: Vec<&str> = waiting.iter().map(|(q, _)| q.name.as_str()).collect();
     let kpis = async {
