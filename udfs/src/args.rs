@@ -216,9 +216,19 @@ impl<T> PerRow<T> {
     }
 
     pub fn from_columnar(arg: &ColumnarValue, parse: impl Fn(&str) -> Result<T>) -> Result<Self> {
+        Self::from_columnar_where(arg, parse, |_| true)
+    }
+
+    /// As [`Self::from_columnar`], but only the rows `wanted` says are looked up; the
+    /// others read as NULL. For a kernel that needs the value on a few rows only.
+    pub fn from_columnar_where(
+        arg: &ColumnarValue,
+        parse: impl Fn(&str) -> Result<T>,
+        wanted: impl Fn(usize) -> bool,
+    ) -> Result<Self> {
         match arg {
             ColumnarValue::Scalar(scalar) => Self::from_scalar(scalar, parse),
-            ColumnarValue::Array(array) => Self::from_array(array, parse),
+            ColumnarValue::Array(array) => Self::from_array_where(array, parse, wanted),
         }
     }
 
@@ -232,6 +242,14 @@ impl<T> PerRow<T> {
     }
 
     pub fn from_array(array: &ArrayRef, parse: impl Fn(&str) -> Result<T>) -> Result<Self> {
+        Self::from_array_where(array, parse, |_| true)
+    }
+
+    fn from_array_where(
+        array: &ArrayRef,
+        parse: impl Fn(&str) -> Result<T>,
+        wanted: impl Fn(usize) -> bool,
+    ) -> Result<Self> {
         let texts: Box<dyn Iterator<Item = Option<&str>>> = match array.data_type() {
             DataType::Utf8 => Box::new(array.as_string::<i32>().iter()),
             DataType::LargeUtf8 => Box::new(array.as_string::<i64>().iter()),
@@ -243,8 +261,8 @@ impl<T> PerRow<T> {
         let mut values = Vec::new();
         let mut index = Vec::with_capacity(array.len());
         let mut last: Option<(&str, u32)> = None;
-        for text in texts {
-            let Some(text) = text else {
+        for (row, text) in texts.enumerate() {
+            let Some(text) = text.filter(|_| wanted(row)) else {
                 index.push(u32::MAX);
                 continue;
             };

@@ -135,6 +135,12 @@ impl PauseLists {
         })
     }
 
+    /// Whether row `row` has a pause (before empty ones are dropped).
+    #[inline]
+    pub fn has_any(&self, row: usize) -> bool {
+        self.offsets[row] < self.offsets[row + 1]
+    }
+
     /// Row `row`'s pauses, sorted by start and merged where they overlap or touch;
     /// empty intervals are dropped. `scratch` holds them.
     pub fn row<'a>(&self, row: usize, scratch: &'a mut Vec<(i64, i64)>) -> &'a [(i64, i64)] {

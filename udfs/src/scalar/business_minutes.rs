@@ -78,13 +78,18 @@ impl ScalarUDFImpl for BusinessMinutes {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        business_span(NAME, args, |calendar, start, end, pauses| match pauses {
-            [] => calendar.business_minutes(start, end),
-            pauses => {
-                unpaused_micros(Some(calendar), start, end, pauses) as f64
-                    / MICROS_PER_MINUTE as f64
-            }
-        })
+        business_span(
+            NAME,
+            args,
+            false,
+            |calendar, start, end, pauses| match pauses {
+                [] => calendar.business_minutes(start, end),
+                pauses => {
+                    unpaused_micros(Some(calendar), start, end, pauses) as f64
+                        / MICROS_PER_MINUTE as f64
+                }
+            },
+        )
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -108,20 +113,28 @@ pub(crate) fn span_arg_types(function: &str, arg_types: &[DataType]) -> Result<V
 
 /// Evaluates `(start, end, calendar [, pauses])` row by row: NULL where start, end or
 /// calendar is NULL; a NULL pauses list is no pauses.
+///
+/// With `zero_without_pauses` (a function of the paused time only), a row without
+/// pauses is 0 and its calendar is not looked up: most tickets never wait.
 pub(crate) fn business_span(
     function: &str,
     args: ScalarFunctionArgs,
+    zero_without_pauses: bool,
     minutes: impl Fn(&Calendar, i64, i64, &[(i64, i64)]) -> f64,
 ) -> Result<ColumnarValue> {
     let rows = args.number_rows;
     let arrays = leading_arrays(&args.args, 2, rows)?;
     let start = temporal_as_micros(function, &arrays[0])?;
     let end = temporal_as_micros(function, &arrays[1])?;
-    let calendars = PerRow::from_columnar(&args.args[2], Calendar::parse)?;
     let pauses = match args.args.get(3) {
         Some(arg) => Some(PauseLists::from_array(function, &arg.to_array(rows)?)?),
         None => None,
     };
+    let skipped =
+        |row: usize| zero_without_pauses && pauses.as_ref().is_none_or(|p| !p.has_any(row));
+    let calendars =
+        PerRow::from_columnar_where(&args.args[2], Calendar::parse, |row| !skipped(row))?;
+    let calendar_nulls = args.args[2].to_array(rows)?.logical_nulls();
     let nulls = NullBuffer::union(
         arrays[0].logical_nulls().as_ref(),
         arrays[1].logical_nulls().as_ref(),
@@ -130,6 +143,10 @@ pub(crate) fn business_span(
     let values: Float64Array = (0..rows)
         .map(|row| {
             let valid = nulls.as_ref().is_none_or(|n| n.is_valid(row));
+            if skipped(row) {
+                let calendar = calendar_nulls.as_ref().is_none_or(|n| n.is_valid(row));
+                return (valid && calendar).then_some(0.0);
+            }
             match calendars.get(row) {
                 Some(calendar) if valid => {
                     let pauses = match &pauses {

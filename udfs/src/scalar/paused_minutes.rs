@@ -16,7 +16,7 @@ const NAME: &str = "paused_minutes";
 
 #[user_doc(
     doc_section(label = "MSP KPI Functions"),
-    description = "Business minutes between two instants that fall inside the pauses: the time a ticket spent waiting on the customer, in the calendar's business hours ('24x7' = wall clock). business_minutes(s, e, c) = business_minutes(s, e, c, p) + paused_minutes(s, e, c, p). Negative when end is before start; NULL when start, end or calendar is NULL; NULL pauses = 0.",
+    description = "Business minutes between two instants that fall inside the pauses: the time a ticket spent waiting on the customer, in the calendar's business hours ('24x7' = wall clock). business_minutes(s, e, c) = business_minutes(s, e, c, p) + paused_minutes(s, e, c, p). Negative when end is before start; NULL when start, end or calendar is NULL; NULL or no pauses = 0, without reading the calendar.",
     syntax_example = "paused_minutes(start, end, calendar, pauses)",
     sql_example = r#"```sql
 > SELECT paused_minutes(TIMESTAMP '2026-11-16 09:00:00', TIMESTAMP '2026-11-17 12:00:00', '24x7', [named_struct('start', TIMESTAMP '2026-11-16 10:00:00', 'end', TIMESTAMP '2026-11-17 10:00:00')]);
@@ -68,7 +68,7 @@ impl ScalarUDFImpl for PausedMinutes {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        business_span(NAME, args, |calendar, start, end, pauses| {
+        business_span(NAME, args, true, |calendar, start, end, pauses| {
             paused_micros(Some(calendar), start, end, pauses) as f64 / MICROS_PER_MINUTE as f64
         })
     }

@@ -506,3 +506,41 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn paused_minutes_read_the_calendar_only_of_rows_that_paused() {
+    runtime().block_on(async {
+        let ctx = context(1, 8192);
+        let paused = format!("[{}]", pause("2026-11-16 10:00:00", Some("2026-11-17 10:00:00")));
+        let rows = |bad_calendar_pauses: &str| {
+            format!(
+                "SELECT paused_minutes(s, e, c, p) AS m FROM (VALUES \
+                 (TIMESTAMP '2026-11-16 09:00:00', TIMESTAMP '2026-11-17 12:00:00', '24x7', {paused}), \
+                 (TIMESTAMP '2026-11-16 09:00:00', TIMESTAMP '2026-11-17 12:00:00', 'Mon-Fri 08:00-18:00 UTC', NULL), \
+                 (TIMESTAMP '2026-11-16 09:00:00', TIMESTAMP '2026-11-17 12:00:00', NULL, NULL), \
+                 (TIMESTAMP '2026-11-16 09:00:00', TIMESTAMP '2026-11-17 12:00:00', 'not a calendar', {bad_calendar_pauses})) t(s, e, c, p)"
+            )
+        };
+        let batches = ctx.sql(&rows("NULL")).await.unwrap().collect().await.unwrap();
+        let values: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                (0..b.num_rows())
+                    .map(|i| arrow::util::display::array_value_to_string(b.column(0), i).unwrap())
+            })
+            .collect();
+        // 24 h paused; a row without pauses is 0 whatever its calendar; NULL calendar,
+        // NULL minutes.
+        assert_eq!(values, ["1440.0", "0.0", "", "0.0"]);
+        // A calendar that a row with pauses needs is read, and a bad one is an error.
+        let error = ctx
+            .sql(&rows(&paused))
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("not a calendar"), "{error}");
+    });
+}
