@@ -49,9 +49,13 @@ clocks AS (
            CASE WHEN resolved_at >= $window_start AND resolved_at < $window_end
                 THEN business_minutes(created_at, resolved_at, calendar) END AS resolution_minutes,
            -- waiting on the customer before the resolution, for tickets with a status
-           -- history (0 when they never waited)
-           CASE WHEN resolved_at >= $window_start AND resolved_at < $window_end AND has_status_history
-                THEN coalesce(paused_minutes(created_at, resolved_at, calendar, pauses), 0) END AS waiting_minutes,
+           -- history (0 when they never waited); the end is NULL for the others, which
+           -- makes their minutes NULL (cheaper than a CASE around the function)
+           paused_minutes(created_at,
+                          CASE WHEN resolved_at >= $window_start AND resolved_at < $window_end
+                                    AND has_status_history
+                               THEN resolved_at END,
+                          calendar, pauses) AS waiting_minutes,
            -- an SLA clock is judged when it was created before the window ends and not
            -- stopped before the window opens
            response_target IS NOT NULL AND created_at < $window_end
@@ -69,10 +73,9 @@ met AS (
                 WHEN first_response_at IS NULL THEN false
                 WHEN response_minutes IS NULL OR sla_calendar IS DISTINCT FROM calendar
                 THEN sla_met(created_at, first_response_at, response_target, first_response_at, sla_calendar, pauses)
-                WHEN pauses IS NULL THEN response_minutes <= response_target
                 -- customers are mostly waited on after the first response: no minute
                 -- paused before it, none to take off
-                WHEN paused_minutes(created_at, first_response_at, calendar, pauses) = 0
+                WHEN pauses IS NULL OR paused_minutes(created_at, first_response_at, calendar, pauses) = 0
                 THEN response_minutes <= response_target
                 ELSE sla_met(created_at, first_response_at, response_target, first_response_at, sla_calendar, pauses)
            END AS response_met,
@@ -80,12 +83,12 @@ met AS (
                 WHEN resolved_at IS NULL THEN false
                 WHEN resolution_minutes IS NULL OR sla_calendar IS DISTINCT FROM calendar
                 THEN sla_met(created_at, resolved_at, resolution_target, resolved_at, sla_calendar, pauses)
-                WHEN pauses IS NULL THEN resolution_minutes <= resolution_target
-                -- the minutes less those waited, each first turned back into the whole
-                -- microseconds it counts: exact while below 2^23 minutes (16 years),
-                -- where a double's error stays far under half a microsecond
+                -- the minutes less those waited (none without a history), each first
+                -- turned back into the whole microseconds it counts: exact while below
+                -- 2^23 minutes (16 years), where a double's error stays far under half a
+                -- microsecond
                 WHEN abs(resolution_minutes) < 8388608
-                THEN round(resolution_minutes * 60000000) - round(waiting_minutes * 60000000)
+                THEN round(resolution_minutes * 60000000) - round(coalesce(waiting_minutes, 0) * 60000000)
                      <= resolution_target * 60000000
                 ELSE sla_met(created_at, resolved_at, resolution_target, resolved_at, sla_calendar, pauses)
            END AS resolution_met
