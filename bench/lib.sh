@@ -18,8 +18,10 @@ bench_venv() {
 # Numbers on stdin -> "median (min-max)" with DIGITS decimals (default 3).
 median() { sort -g | awk -v d="${DIGITS:-3}" '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.*f (%.*f-%.*f)", d, m, d, a[1], d, a[NR]}'; }
 
-# ratio_of_medians 'A[@]' 'B[@]': the median of array A over the median of array B.
-ratio_of_medians() { echo "$(printf '%s\n' "${!1}" | median | cut -d' ' -f1) / $(printf '%s\n' "${!2}" | median | cut -d' ' -f1)" | bc -l | cut -c1-4; }
+# ratio_of_medians 'A[@]' 'B[@]': the median of array A over the median of array B, to
+# three decimals, rounded (cut to four characters, 1.4078 read as 1.40 and passed a 1.4
+# target).
+ratio_of_medians() { printf '%.3f' "$(echo "$(printf '%s\n' "${!1}" | median | cut -d' ' -f1) / $(printf '%s\n' "${!2}" | median | cut -d' ' -f1)" | bc -l)"; }
 
 # last_period DATA: the last whole month of a generated data folder.
 last_period() { "$BIN" sql --data "$1" --format csv "SELECT to_char(CAST(max(created_at) AS DATE) - INTERVAL '1 month', '%Y-%m') AS p FROM tickets" | tail -1; }
