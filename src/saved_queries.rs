@@ -599,20 +599,20 @@ pub async fn run_all(
         }
         crate::models::reads(ctx, query, &model_names)
     };
-    // Each query with the models it waits for, in file order.
+    // Each query, with its place in file order and the models it waits for.
     let mut waiting = queries
         .iter()
         .filter(|q| q.scope != Scope::Model)
-        .map(|q| Ok((q, reads(q)?)))
-        .collect::<Result<std::collections::VecDeque<(&SavedQuery, Vec<String>)>>>()?;
-    let order: Vec<&str> = waiting.iter().map(|(q, _)| q.name.as_str()).collect();
+        .enumerate()
+        .map(|(place, q)| Ok((place, q, reads(q)?)))
+        .collect::<Result<Vec<(usize, &SavedQuery, Vec<String>)>>>()?;
     let kpis = async {
         let mut done: Vec<String> = Vec::new();
         let mut results = Vec::new();
         while !waiting.is_empty() {
             let ready = waiting
                 .iter()
-                .position(|(_, reads)| reads.iter().all(|r| done.contains(r)));
+                .position(|(_, _, reads)| reads.iter().all(|r| done.contains(r)));
             let Some(ready) = ready else {
                 match arrivals.next().await {
                     Some(model) => done.push(model),
@@ -620,16 +620,15 @@ pub async fn run_all(
                 }
                 continue;
             };
-            let Some((query, _)) = waiting.remove(ready) else {
-                continue;
-            };
+            let (place, query, _) = waiting.remove(ready);
             (progress.borrow_mut())(query);
-            results.push(run_one(ctx, query, values).await?);
+            results.push((place, run_one(ctx, query, values).await?));
         }
-        results.sort_by_key(|result: &QueryResult| {
-            order.iter().position(|name| *name == result.query.name)
-        });
-        Ok(results)
+        results.sort_by_key(|(place, _)| *place);
+        Ok(results
+            .into_iter()
+            .map(|(_, result)| result)
+            .collect::<Vec<_>>())
     };
     let (_models, results) = futures::try_join!(models, kpis)?;
     Ok(results)

@@ -134,7 +134,6 @@ pub(crate) fn business_span(
         |row: usize| zero_without_pauses && pauses.as_ref().is_none_or(|p| !p.has_any(row));
     let calendars =
         PerRow::from_columnar_where(&args.args[2], Calendar::parse, |row| !skipped(row))?;
-    let calendar_nulls = args.args[2].to_array(rows)?.logical_nulls();
     let nulls = NullBuffer::union(
         arrays[0].logical_nulls().as_ref(),
         arrays[1].logical_nulls().as_ref(),
@@ -144,7 +143,10 @@ pub(crate) fn business_span(
         .map(|row| {
             let valid = nulls.as_ref().is_none_or(|n| n.is_valid(row));
             if skipped(row) {
-                let calendar = calendar_nulls.as_ref().is_none_or(|n| n.is_valid(row));
+                let calendar = match &args.args[2] {
+                    ColumnarValue::Scalar(calendar) => !calendar.is_null(),
+                    ColumnarValue::Array(calendars) => calendars.is_valid(row),
+                };
                 return (valid && calendar).then_some(0.0);
             }
             match calendars.get(row) {
