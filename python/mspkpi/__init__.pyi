@@ -262,7 +262,7 @@ Example:
     +------------+"""
 
 paused_minutes: ScalarUDF
-"""Business minutes between two instants that fall inside the pauses: the time a ticket spent waiting on the customer, in the calendar's business hours ('24x7' = wall clock). business_minutes(s, e, c) = business_minutes(s, e, c, p) + paused_minutes(s, e, c, p). Negative when end is before start; NULL when start, end or calendar is NULL; NULL pauses = 0.
+"""Business minutes between two instants that fall inside the pauses: the time a ticket spent waiting on the customer, in the calendar's business hours ('24x7' = wall clock). business_minutes(s, e, c) = business_minutes(s, e, c, p) + paused_minutes(s, e, c, p). Negative when end is before start; NULL when start, end or calendar is NULL; NULL or no pauses = 0, without reading the calendar.
 
 SQL: paused_minutes(start, end, calendar, pauses)
 
