@@ -3,6 +3,8 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
+-- kpi: opened unit=count show=export no_data="no tickets opened" label="Tickets opened"
+-- section: opened_breakdown
 SELECT client_id, created_period AS period, 'priority' AS dimension, priority AS value, count(*) AS opened
 FROM ticket_facts
 WHERE created_period BETWEEN $trend_start AND $period_start

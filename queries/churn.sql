@@ -3,6 +3,15 @@
 -- scope: portfolio
 -- param trend_start: date
 -- param period_start: date
+-- kpi: churn_rate unit=percent show=export no_data="no clients" label="Logo churn"
+-- kpi: revenue_churn_rate unit=percent show=export no_data="no clients" label="Revenue churn"
+-- kpi: active_at_start unit=count show=export no_data="no clients" label="Active clients at period start"
+-- kpi: churned unit=count show=export no_data="no clients" label="Clients churned"
+-- kpi: active_at_end unit=count show=export no_data="no clients" label="Active clients at period end"
+-- kpi: average_mrr unit=money show=export no_data="no clients" label="Average MRR"
+-- kpi: average_monthly_churn_12m unit=percent show=export no_data="no clients" label="Average monthly churn, 12 months"
+-- kpi: cltv unit=money show=export no_data="no churn in 12 months" label="Client lifetime value"
+-- section: portfolio_churn
 WITH bounds AS (
     SELECT DISTINCT period, period_end FROM periods
     WHERE period BETWEEN $trend_start AND $period_start

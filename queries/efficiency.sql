@@ -3,6 +3,8 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
+-- kpi: minutes_per_ticket n=efficiency_n unit=minutes show=headline order=100 no_data="no time worked" label="Time worked per ticket"
+-- kpi: minutes_worked n=efficiency_n unit=minutes show=detail no_data="no time worked" label="Time worked"
 SELECT client_id,
        period,
        -- a decimal sum is exact, so the total does not depend on the order rows arrive in

@@ -3,6 +3,7 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
+-- kpi: fcr n=fcr_n unit=percent show=headline order=50 index=5 index_label=FCR no_data="no tickets resolved" label="First-contact resolution"
 SELECT client_id,
        resolved_period AS period,
        fcr_rate(contacts, reopened_period <= resolved_period) AS fcr,

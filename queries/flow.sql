@@ -3,6 +3,11 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
+-- kpi: opened unit=count show=headline order=110 index=6 index_label=opened no_data="no tickets opened" label="Tickets opened"
+-- kpi: closed unit=count show=headline order=120 no_data="no tickets closed" label="Tickets closed"
+-- kpi: open_close_ratio unit=ratio show=headline order=130 no_data="no tickets closed" label="Opened ÷ closed"
+-- kpi: open_close_difference unit=count show=headline order=140 no_data="no tickets opened or closed" label="Opened − closed"
+-- kpi: backlog unit=count show=headline order=150 index=7 index_label="open at end" no_data="no tickets" label="Open tickets at period end"
 WITH events AS (
     SELECT client_id, created_period AS period, 1 AS opened, 0 AS closed
     FROM ticket_facts

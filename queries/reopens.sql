@@ -3,6 +3,7 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
+-- kpi: reopen_rate n=reopen_n unit=percent show=headline order=60 needs=ticket_status no_data="no tickets resolved" label="Reopen rate"
 WITH events AS (
     SELECT client_id, reopened_period AS period, 1 AS reopened, 0 AS resolved
     FROM ticket_facts

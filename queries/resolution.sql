@@ -3,6 +3,9 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
+-- kpi: resolution_avg n=resolution_n unit=minutes show=headline order=20 no_data="no tickets resolved" label="Resolution time, average"
+-- kpi: resolution_median n=resolution_n unit=minutes show=detail no_data="no tickets resolved" label="Resolution time, median"
+-- kpi: resolution_p90 n=resolution_n unit=minutes show=detail no_data="no tickets resolved" label="Resolution time, 90th percentile"
 SELECT client_id,
        resolved_period AS period,
        -- a decimal sum is exact, so the mean does not depend on the order rows arrive in

@@ -3,6 +3,9 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
+-- kpi: response_avg n=response_n unit=minutes show=headline order=10 no_data="no first responses" label="First response, average"
+-- kpi: response_median n=response_n unit=minutes show=detail no_data="no first responses" label="First response, median"
+-- kpi: response_p90 n=response_n unit=minutes show=detail no_data="no first responses" label="First response, 90th percentile"
 SELECT client_id,
        responded_period AS period,
        -- a decimal sum is exact, so the mean does not depend on the order rows arrive in

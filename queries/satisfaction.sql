@@ -6,6 +6,12 @@
 -- param grain: string
 -- param window_start: timestamp
 -- param window_end: timestamp
+-- kpi: nps n=nps_n unit=score show=headline order=80 index=3 index_label=NPS no_data="no NPS surveys" label="Net Promoter Score"
+-- kpi: promoters unit=count show=detail no_data="no NPS surveys" label="Promoters"
+-- kpi: passives unit=count show=detail no_data="no NPS surveys" label="Passives"
+-- kpi: detractors unit=count show=detail no_data="no NPS surveys" label="Detractors"
+-- kpi: csat n=csat_n unit=percent show=headline order=90 index=4 index_label=CSAT no_data="no CSAT surveys" label="Customer satisfaction (CSAT)"
+-- section: nps_bar
 WITH answers AS (
     SELECT s.client_id, s.kind, s.score, CAST(date_trunc($grain, local_month(s.submitted_at, c.timezone)) AS DATE) AS period
     FROM surveys s

@@ -3,6 +3,9 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
+-- kpi: response_sla n=response_sla_n unit=percent show=headline order=30 goal=sla_goal_percent index=1 index_label="response SLA" index_sort=ascending no_data="no response SLA decided" label="Response SLA met"
+-- kpi: resolution_sla n=resolution_sla_n unit=percent show=headline order=40 goal=sla_goal_percent index=2 index_label="resolution SLA" no_data="no resolution SLA decided" label="Resolution SLA met"
+-- section: sla_table
 WITH decided AS (
     SELECT client_id, priority, 'response' AS kind, response_met AS met, response_sla_period AS period
     FROM ticket_facts

@@ -3,6 +3,10 @@
 -- scope: internal
 -- param trend_start: date
 -- param period_start: date
+-- kpi: minutes_per_ticket unit=minutes show=export no_data="no time worked" label="Minutes per ticket"
+-- kpi: minutes_worked unit=minutes show=export no_data="no time worked" label="Time worked"
+-- kpi: tickets_worked unit=count show=export no_data="no time worked" label="Tickets worked"
+-- section: technicians
 SELECT technician_id,
        period,
        -- a decimal sum is exact, so the total does not depend on the order rows arrive in

@@ -3,6 +3,7 @@
 -- scope: client
 -- param trend_start: date
 -- param period_start: date
+-- kpi: waiting_avg n=waiting_n unit=minutes show=headline order=70 needs=ticket_status no_data="no tickets resolved" label="Time waiting on you, average"
 SELECT client_id,
        resolved_period AS period,
        -- a decimal sum is exact, so the mean does not depend on the order rows arrive in

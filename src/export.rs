@@ -14,11 +14,12 @@ use arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
 use object_store::ObjectStoreExt;
 use parquet::arrow::ArrowWriter;
 
+use crate::kpi::Kpi;
 use crate::location::Location;
 use crate::object_stores;
 use crate::period::Period;
-use crate::report::catalogue::Kpi;
-use crate::saved_queries::{QueryResult, Scope};
+use crate::run::QueryResult;
+use crate::saved_queries::Scope;
 use crate::write::StagedDir;
 
 pub fn schema() -> SchemaRef {

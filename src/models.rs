@@ -14,13 +14,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use arrow::array::{Array, AsArray, GenericListArray, OffsetSizeTrait, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
-use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::physical_plan::SendableRecordBatchStream;
@@ -32,7 +32,7 @@ use parquet::arrow::AsyncArrowWriter;
 
 use crate::location::Location;
 use crate::object_stores;
-use crate::saved_queries::{SavedQuery, Scope};
+use crate::saved_queries::SavedQuery;
 use crate::session::EngineOptions;
 
 /// Where a run's models go.
@@ -151,15 +151,21 @@ impl RunFolder {
 /// removes the run's folder.
 pub struct Models {
     ctx: SessionContext,
-    pub models: Vec<Model>,
-    reservation: Option<MemoryReservation>,
+    /// The models placed so far, in the order they were kept.
+    kept: Mutex<Vec<Model>>,
+    reservation: Mutex<Option<MemoryReservation>>,
     folder: Option<RunFolder>,
 }
 
 impl Drop for Models {
     fn drop(&mut self) {
         // Tables first, so that nothing still reads the files the folder removes.
-        for model in &self.models {
+        for model in self
+            .kept
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             let _ = self.ctx.deregister_table(model.name.as_str());
         }
         if let Some(folder) = self.folder.take() {
@@ -168,125 +174,84 @@ impl Drop for Models {
     }
 }
 
-/// The models among `models` that `query` reads (itself excepted), by name.
-pub fn reads(ctx: &SessionContext, query: &SavedQuery, models: &[&str]) -> Result<Vec<String>> {
-    let state = ctx.state();
-    let dialect = state.config().options().sql_parser.dialect;
-    let statement = state
-        .sql_to_statement(&query.sql, &dialect)
-        .with_context(|| format!("saved query {query}"))?;
-    let tables = state
-        .resolve_table_references(&statement)
-        .with_context(|| format!("saved query {query}"))?;
-    let mut names: Vec<String> = tables
-        .iter()
-        .map(|t: &TableReference| t.table().to_string())
-        .filter(|t| models.contains(&t.as_str()) && *t != query.name)
-        .collect();
-    names.sort();
-    names.dedup();
-    Ok(names)
-}
-
-/// The order in which models can run, in waves: each model after the models it reads,
-/// so that the models of one wave read none of each other and run together.
-fn run_waves<'a>(
-    ctx: &SessionContext,
-    models: &[&'a SavedQuery],
-) -> Result<Vec<Vec<&'a SavedQuery>>> {
-    let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
-    let reads_of = models
-        .iter()
-        .map(|m| Ok((m.name.as_str(), reads(ctx, m, &names)?)))
-        .collect::<Result<HashMap<&str, Vec<String>>>>()?;
-    let mut waves: Vec<Vec<&SavedQuery>> = Vec::new();
-    let mut done: Vec<&str> = Vec::new();
-    while done.len() < models.len() {
-        let ready: Vec<&SavedQuery> = models
-            .iter()
-            .copied()
-            .filter(|m| {
-                !done.contains(&m.name.as_str())
-                    && reads_of[m.name.as_str()]
-                        .iter()
-                        .all(|r| done.contains(&r.as_str()))
-            })
-            .collect();
-        if ready.is_empty() {
-            let stuck: Vec<&str> = models
-                .iter()
-                .filter(|m| !done.contains(&m.name.as_str()))
-                .map(|m| m.name.as_str())
-                .collect();
-            bail!("the models {} read each other in a cycle", stuck.join(", "));
-        }
-        done.extend(ready.iter().map(|m| m.name.as_str()));
-        waves.push(ready);
+impl Models {
+    /// The models of a run that has `any` of them, none registered yet: its budget
+    /// reserved from the engine's pool as they arrive, its folder made.
+    pub fn new(ctx: &SessionContext, placement: &Placement, any: bool) -> Result<Self> {
+        let reservation = placement
+            .budget()
+            .map(|_| MemoryConsumer::new("mspkpi models").register(&ctx.runtime_env().memory_pool));
+        Ok(Models {
+            ctx: ctx.clone(),
+            kept: Mutex::new(Vec::new()),
+            reservation: Mutex::new(reservation),
+            folder: if any {
+                RunFolder::new(placement)?
+            } else {
+                None
+            },
+        })
     }
-    Ok(waves)
-}
 
-/// Runs the model queries among `queries` and registers their results as tables;
-/// `registered` hears each model's name as soon as its table is there, so that
-/// queries that read it can start while later models run.
-///
-/// The models of a wave run at once: one that leaves cores idle (a single-partition
-/// grouping) overlaps with the others. They share what is left of the budget evenly.
-pub async fn materialise(
-    ctx: &SessionContext,
-    queries: &[SavedQuery],
-    values: &HashMap<String, ScalarValue>,
-    placement: &Placement,
-    mut progress: impl FnMut(&SavedQuery),
-    registered: impl Fn(&str),
-) -> Result<Models> {
-    let models: Vec<&SavedQuery> = queries.iter().filter(|q| q.scope == Scope::Model).collect();
-    let budget = match placement {
-        Placement::Memory => None,
-        Placement::Bounded(budget) => Some(*budget),
-        Placement::Executors(_) => Some(0),
-    };
-    let mut run = Models {
-        ctx: ctx.clone(),
-        models: Vec::new(),
-        reservation: budget
-            .map(|_| MemoryConsumer::new("mspkpi models").register(&ctx.runtime_env().memory_pool)),
-        folder: None,
-    };
-    if !models.is_empty() {
-        run.folder = RunFolder::new(placement)?;
-    }
-    for wave in run_waves(ctx, &models)? {
-        for model in &wave {
-            progress(model);
-            if ctx.table_exist(model.name.as_str())? {
-                bail!(
-                    "saved query {model} is a model named like a table of the data: rename one of them"
-                );
-            }
+    /// Runs one model where the placement says, within `share` bytes of memory, and
+    /// registers it; its table is there when this returns.
+    pub async fn place(
+        &self,
+        model: &SavedQuery,
+        values: &HashMap<String, ScalarValue>,
+        placement: &Placement,
+        share: Option<usize>,
+    ) -> Result<Model> {
+        if self.ctx.table_exist(model.name.as_str())? {
+            bail!(
+                "saved query {model} is a model named like a table of the data: rename one of them"
+            );
         }
-        let share = budget.map(|b| b.saturating_sub(run.held()) / wave.len());
-        let folder = run.folder.as_ref();
-        let registered = &registered;
-        let placed = futures::future::try_join_all(wave.iter().map(|model| async move {
-            let placed = place(ctx, model, values, placement, folder, share).await?;
-            registered(model.name.as_str());
-            Ok::<_, anyhow::Error>(placed)
-        }))
+        let (rows, bytes, storage) = place(
+            &self.ctx,
+            model,
+            values,
+            placement,
+            self.folder.as_ref(),
+            share,
+        )
         .await?;
-        for (model, (rows, bytes, storage)) in wave.iter().zip(placed) {
-            if let (Storage::Memory, Some(reservation)) = (storage, &mut run.reservation) {
-                reservation.grow(bytes);
-            }
-            run.models.push(Model {
-                name: model.name.clone(),
-                rows,
-                bytes,
-                storage,
-            });
+        Ok(Model {
+            name: model.name.clone(),
+            rows,
+            bytes,
+            storage,
+        })
+    }
+
+    /// Keeps a placed model, to be removed with the others; one in memory holds its
+    /// bytes of the budget.
+    pub fn keep(&self, model: Model) {
+        let mut reservation = self.reservation.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Storage::Memory, Some(reservation)) = (model.storage, reservation.as_mut()) {
+            reservation.grow(model.bytes);
+        }
+        self.kept
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(model);
+    }
+
+    /// The models kept, in the order they were.
+    pub fn models(&self) -> Vec<Model> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Placement {
+    /// The bytes of memory the models may hold together; `None`: no bound.
+    pub fn budget(&self) -> Option<usize> {
+        match self {
+            Placement::Memory => None,
+            Placement::Bounded(budget) => Some(*budget),
+            Placement::Executors(_) => Some(0),
         }
     }
-    Ok(run)
 }
 
 /// Runs one model where `placement` says, within `budget` bytes of memory; returns
@@ -324,14 +289,14 @@ async fn place(
             .with_context(|| what.clone())?
         }
     };
-    if std::env::var_os("MSPKPI_TIMINGS").is_some() {
-        eprintln!(
+    crate::timings::report(|| {
+        format!(
             "model {}: {:.2} s, {rows} rows, {} MiB in {storage:?}",
             model.name,
             started.elapsed().as_secs_f64(),
             bytes >> 20
-        );
-    }
+        )
+    });
     Ok((rows, bytes, storage))
 }
 
@@ -365,11 +330,10 @@ async fn read_here(
 /// Runs a model on the cluster and writes its rows as Parquet to `folder`, where the
 /// executors read them; returns the rows and bytes written.
 ///
-/// The rows pass through this process: Ballista 55 can also have its executors write
-/// them (`COPY ... TO`), but an executor lost during such a write made the job
-/// succeed with some partitions' rows twice over (measured: 360,372 rows written for
-/// a model of 257,627), where a lost executor that was sending results to this
-/// process fails the stream, and the query runs again from the start.
+/// The rows pass through this process: with Ballista 55's executors writing them
+/// (`COPY ... TO`), a lost executor can make the job succeed with some partitions'
+/// rows twice over, where one sending results here fails the stream, and the query
+/// runs again from the start.
 async fn place_on_cluster(
     ctx: &SessionContext,
     model: &SavedQuery,
@@ -499,8 +463,8 @@ impl Models {
     }
 
     /// Bytes the in-memory models hold.
-    fn held(&self) -> usize {
-        self.models
+    pub fn held(&self) -> usize {
+        self.models()
             .iter()
             .filter(|m| m.storage == Storage::Memory)
             .map(|m| m.bytes)

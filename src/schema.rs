@@ -328,3 +328,12 @@ impl Table {
         out
     }
 }
+
+/// What a report says of a KPI that needs the optional `table` when the data has
+/// none: "no status history".
+pub fn absent_sentence(table: &str) -> String {
+    match table {
+        TICKET_STATUS => "no status history".to_string(),
+        other => format!("no {other} table"),
+    }
+}

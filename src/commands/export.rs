@@ -36,7 +36,7 @@ pub async fn run(args: ExportArgs) -> Result<()> {
     let results = report::collect(&args.data, &args.period, &queries, &args.engine.options()?)
         .await?
         .results;
-    let catalogue = report::catalogue::catalogue(&queries);
+    let catalogue = crate::kpi::catalogue(&queries);
     let facts = export::facts(&results, &catalogue, &args.period)?;
     let partition = export::write_to(&args.out, &args.period, &facts).await?;
     eprintln!(

@@ -166,8 +166,7 @@ pub async fn run(args: SqlArgs) -> Result<()> {
             let queries = saved_queries::load(args.queries.as_deref())?;
             let params = saved_queries::period_params(period);
             let placement = models::placement(&engine);
-            let materialised =
-                models::materialise(&ctx, &queries, &params, &placement, |_| {}, |_| {});
+            let materialised = crate::run::materialise(&ctx, &queries, &params, &placement);
             Some(integrity::guarded(&sources, materialised).await?)
         }
         None => None,

@@ -179,13 +179,13 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
         }
         let read = Instant::now();
         sources.push(Source::read(spec, threads)?);
-        if std::env::var_os("MSPKPI_TIMINGS").is_some() {
-            eprintln!(
+        crate::timings::report(|| {
+            format!(
                 "source {}: {:.2} s",
                 spec.name,
                 read.elapsed().as_secs_f64()
-            );
-        }
+            )
+        });
     }
     let ctx = session::context(&options.engine)?;
     ctx.register_udf(timestamps::PreparedToTimestamp::udf(
@@ -217,13 +217,13 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
                 &mut problems,
             )
             .await?;
-            if std::env::var_os("MSPKPI_TIMINGS").is_some() {
-                eprintln!(
+            crate::timings::report(|| {
+                format!(
                     "mapping {}: {:.2} s",
                     file.origin,
                     mapped.elapsed().as_secs_f64()
-                );
-            }
+                )
+            });
             if problems.total() > before {
                 Outcome::Failed {
                     origin: file.origin.clone(),

@@ -1,22 +1,7 @@
 //! Numbers for people, the same in Markdown and HTML: one decimal for percentages,
 //! `1 h 25 min` for durations, thousands separators for counts.
 
-/// How a KPI value reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// A percentage, e.g. `95.0 %`.
-    Percent,
-    /// An NPS, e.g. `+60.0` (a score from -100 to 100, not a percentage).
-    Score,
-    /// A duration in minutes, e.g. `1 h 25 min`.
-    Minutes,
-    /// A count, e.g. `1,234`.
-    Count,
-    /// A ratio, e.g. `1.20`.
-    Ratio,
-    /// Money, e.g. `12,345.00`.
-    Money,
-}
+pub use crate::unit::Format;
 
 pub const MISSING: &str = "–";
 

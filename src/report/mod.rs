@@ -3,7 +3,6 @@
 //! portfolio index and an internal team report, into a staging folder that replaces
 //! `OUT/<period>` only when everything is written.
 
-pub mod catalogue;
 pub mod charts;
 pub mod format;
 pub mod inputs;
@@ -21,11 +20,13 @@ use minijinja::Value;
 
 use crate::catalog;
 use crate::integrity;
+use crate::kpi;
 use crate::location::Location;
 use crate::models;
 use crate::period::{self, Period};
 use crate::results::Table;
-use crate::saved_queries::{self, QueryResult, SavedQuery};
+use crate::run::{self, QueryResult};
+use crate::saved_queries::{self, SavedQuery};
 use crate::session::{self, EngineOptions};
 use crate::write::StagedDir;
 
@@ -128,7 +129,7 @@ async fn run_queries(
     period::register_periods(ctx, period.grain)?;
     let bar = progress_bar(queries.len() as u64);
     let params = saved_queries::period_params(period);
-    let results = saved_queries::run_all(ctx, queries, &params, &models::placement(engine), |q| {
+    let results = run::run_all(ctx, queries, &params, &models::placement(engine), |q| {
         bar.set_message(format!("query {}", q.name));
         bar.inc(1);
     })
@@ -164,9 +165,9 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
         targets,
         status_history,
     } = collect(&options.data, &options.period, &queries, &options.engine).await?;
-    let mut catalogue = catalogue::catalogue(&queries);
+    let mut catalogue = kpi::catalogue(&queries);
     if !status_history {
-        catalogue::without_status_history(&mut catalogue);
+        kpi::without_table(&mut catalogue, crate::schema::TICKET_STATUS);
     }
     let results = views::Results::new(&results, &catalogue);
 
@@ -259,12 +260,12 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
         }
     }
     staged.commit()?;
-    if std::env::var_os("MSPKPI_TIMINGS").is_some() {
-        eprintln!(
+    crate::timings::report(|| {
+        format!(
             "rendering and writing {written} files: {:.2} s",
             rendering.elapsed().as_secs_f64()
-        );
-    }
+        )
+    });
     Ok(ReportSummary {
         folder,
         clients: selected.len(),
@@ -297,7 +298,7 @@ impl Page<'_> {
             self.targets,
             self.status_history,
         )?;
-        let row = views::IndexRow::new(&view);
+        let row = views::IndexRow::new(&view, self.results.catalogue);
         // One conversion for every format.
         let context = Value::from_serialize(&view);
         for &format in self.formats {

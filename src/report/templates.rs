@@ -5,25 +5,13 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
+use include_dir::{Dir, include_dir};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 use super::OutputFormat;
 
-const BUILTIN: [(&str, &str); 7] = [
-    ("base.html.j2", include_str!("../../templates/base.html.j2")),
-    (
-        "client.html.j2",
-        include_str!("../../templates/client.html.j2"),
-    ),
-    ("client.md.j2", include_str!("../../templates/client.md.j2")),
-    (
-        "index.html.j2",
-        include_str!("../../templates/index.html.j2"),
-    ),
-    ("index.md.j2", include_str!("../../templates/index.md.j2")),
-    ("team.html.j2", include_str!("../../templates/team.html.j2")),
-    ("team.md.j2", include_str!("../../templates/team.md.j2")),
-];
+/// The templates built into the binary: the repository's `templates/`.
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 pub struct Templates {
     env: Environment<'static>,
@@ -61,8 +49,12 @@ impl Templates {
         });
         match dir {
             None => {
-                for (name, source) in BUILTIN {
-                    env.add_template(name, source)
+                for file in BUILTIN.files() {
+                    let name = file.path().to_string_lossy();
+                    let source = file
+                        .contents_utf8()
+                        .ok_or_else(|| anyhow!("template {name} is not UTF-8"))?;
+                    env.add_template(file.path().to_str().unwrap_or_default(), source)
                         .map_err(|e| anyhow!("template {name}: {e}"))?;
                 }
             }
@@ -93,5 +85,33 @@ impl Templates {
             text.push('\n');
         }
         Ok(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// include_dir does not notice a new file by itself: a stale build fails here.
+    #[test]
+    fn the_embedded_templates_are_the_repository_folder() {
+        let mut embedded: Vec<String> = BUILTIN
+            .files()
+            .map(|f| f.path().to_string_lossy().into_owned())
+            .collect();
+        embedded.sort();
+        let mut on_disk: Vec<String> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/templates"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+        on_disk.sort();
+        assert_eq!(embedded, on_disk);
+        for file in BUILTIN.files() {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("templates")
+                .join(file.path());
+            assert_eq!(file.contents(), std::fs::read(&path).unwrap(), "{path:?}");
+        }
     }
 }

@@ -9,13 +9,17 @@ use anyhow::{Result, bail};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::catalogue::{Kpi, Shown};
+use minijinja::Value;
+
 use super::charts::{bars_svg, nps_bar_svg, sparkline, trend_svg};
 use super::format::{self, Currency, Format};
 use super::inputs::{Client, SlaTarget};
+use crate::kpi::{self, Kpi, Shown};
 use crate::period::{Grain, Period};
 use crate::results::Row;
-use crate::saved_queries::{QueryResult, Scope};
+use crate::run::QueryResult;
+use crate::saved_queries::Scope;
+use crate::saved_queries::declaration::{Goal, Section};
 
 /// A value from fewer rows than this is flagged as a small sample.
 pub const SMALL_SAMPLE: i64 = 30;
@@ -27,18 +31,38 @@ pub const TOP_CATEGORIES: usize = 8;
 /// else this.
 pub const DEFAULT_SLA_GOAL: f64 = 95.0;
 
-/// The results of a run by query name, with the catalogue.
+/// The results of a run by query name and by the sections they fill, with the
+/// catalogue.
 pub struct Results<'a> {
     by_name: HashMap<&'a str, &'a QueryResult>,
+    by_section: HashMap<Section, &'a QueryResult>,
     pub catalogue: &'a [Kpi],
 }
 
 impl<'a> Results<'a> {
     pub fn new(results: &'a [QueryResult], catalogue: &'a [Kpi]) -> Self {
+        let mut by_section = HashMap::new();
+        for result in results {
+            for section in &result.query.sections {
+                by_section.entry(*section).or_insert(result);
+            }
+        }
         Self {
             by_name: results.iter().map(|r| (r.query.name.as_str(), r)).collect(),
+            by_section,
             catalogue,
         }
+    }
+
+    /// The result of the query that fills `section`, which must return `column`.
+    fn section(&self, section: Section, column: &str) -> Result<&'a QueryResult> {
+        let Some(result) = self.by_section.get(&section) else {
+            bail!(
+                "the report needs a saved query with '-- section: {}' (column '{column}'), which the queries folder does not have",
+                section.name()
+            );
+        };
+        self.require(&result.query.name, column)
     }
 
     /// The result of `query`, which must return `column`.
@@ -338,23 +362,27 @@ pub fn client<'a>(
     let mut headline = Vec::new();
     let mut more_kpis = Vec::new();
     let reported = |s: Shown| matches!(s, Shown::Headline | Shown::Detail | Shown::Declared);
+    let mut headline_views = Vec::new();
     for kpi in results.kpis(reported, Scope::Client) {
         let result = results.require(&kpi.query, &kpi.column)?;
         let view = kpi_view(
             kpi,
             &result.client_rows(id),
             period,
-            kpi.has_goal().then_some(goal),
+            kpi.goal.map(|Goal::ClientSlaGoal| goal),
         );
         match kpi.shown {
-            Shown::Headline => headline.push(view.clone()),
+            Shown::Headline => headline_views.push((kpi.order, view.clone())),
             Shown::Declared => more_kpis.push(view.clone()),
             _ => {}
         }
         kpis.insert(kpi.key.clone(), view);
     }
+    // In the declared order; those without one after, in catalogue order.
+    headline_views.sort_by_key(|(order, _)| (order.is_none(), *order));
+    headline.extend(headline_views.into_iter().map(|(_, view)| view));
     // SLA per priority in the report period.
-    let sla = results.require("sla", "priority")?;
+    let sla = results.section(Section::SlaTable, "priority")?;
     let targets = client_targets(targets, id);
     let target_of = |priority: &str, pick: fn(&TargetView) -> &String| {
         targets
@@ -382,7 +410,9 @@ pub fn client<'a>(
         .collect();
     // Priorities first, the overall row last.
     sla_rows.sort_by_key(|r| (r.priority == "all", r.priority.clone()));
-    let opened = results.require("breakdown", "opened")?.client_rows(id);
+    let opened = results
+        .section(Section::OpenedBreakdown, "opened")?
+        .client_rows(id);
     let by_priority = breakdown(&opened, "priority", period, None);
     let by_category = breakdown(&opened, "category", period, Some(TOP_CATEGORIES));
     let bars: Vec<(String, u64)> = by_category
@@ -390,11 +420,17 @@ pub fn client<'a>(
         .map(|c| (c.label.clone(), c.opened_raw))
         .collect();
     let category_svg = (!bars.is_empty()).then(|| bars_svg(&bars));
-    let raw = |key: &str| kpis.get(key).and_then(|k: &KpiView| k.raw);
-    let whole = |key: &str| raw(key).unwrap_or(0.0) as u64;
-    let nps_bar = raw("nps")
-        .is_some()
-        .then(|| nps_bar_svg(whole("promoters"), whole("passives"), whole("detractors")));
+    let nps_bar = results.by_section.get(&Section::NpsBar).and_then(|result| {
+        let rows = result.client_rows(id);
+        let row = *main_rows(&rows).get(&period.start)?;
+        row.number("nps")?;
+        let whole = |column: &str| row.number(column).unwrap_or(0.0) as u64;
+        Some(nps_bar_svg(
+            whole("promoters"),
+            whole("passives"),
+            whole("detractors"),
+        ))
+    });
     // The raw rows of every client query, for custom templates.
     let mut q = BTreeMap::new();
     for result in results
@@ -436,58 +472,65 @@ pub fn client<'a>(
     })
 }
 
-/// The index's line for a client.
+/// One cell of a client's line in the index.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexCell {
+    value: String,
+    small: bool,
+}
+
+/// A column of the index.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexHeading {
+    key: String,
+    label: String,
+}
+
+/// The index's line for a client: its cells in the declared columns' order
+/// (`cells`), and each column's `<key>`, `<key>_raw` and `<key>_small` by name.
 #[derive(Debug, Clone, Serialize)]
 pub struct IndexRow {
     name: String,
     id: String,
     file: String,
-    response_sla: String,
-    response_sla_raw: Option<f64>,
-    response_sla_small: bool,
-    resolution_sla: String,
-    resolution_sla_small: bool,
-    nps: String,
-    nps_small: bool,
-    csat: String,
-    csat_small: bool,
-    fcr: String,
-    fcr_small: bool,
-    opened: String,
-    backlog: String,
+    cells: Vec<IndexCell>,
+    #[serde(flatten)]
+    by_key: BTreeMap<String, Value>,
+    #[serde(skip)]
+    sort_key: Option<f64>,
 }
 
 impl IndexRow {
-    pub fn new(view: &ClientView) -> Self {
-        let k = |key: &str| view.kpi.get(key);
-        let value = |key: &str| k(key).map(|v| v.value.clone()).unwrap_or_default();
-        let small = |key: &str| k(key).is_some_and(KpiView::small_value);
-        Self {
+    pub fn new(view: &ClientView, catalogue: &[Kpi]) -> Self {
+        let mut row = Self {
             name: view.client.name.clone(),
             id: view.client.id.clone(),
             file: view.client.file.clone(),
-            response_sla: value("response_sla"),
-            response_sla_raw: k("response_sla").and_then(|v| v.raw),
-            response_sla_small: small("response_sla"),
-            resolution_sla: value("resolution_sla"),
-            resolution_sla_small: small("resolution_sla"),
-            nps: value("nps"),
-            nps_small: small("nps"),
-            csat: value("csat"),
-            csat_small: small("csat"),
-            fcr: value("fcr"),
-            fcr_small: small("fcr"),
-            opened: value("opened"),
-            backlog: value("backlog"),
+            cells: Vec::new(),
+            by_key: BTreeMap::new(),
+            sort_key: None,
+        };
+        for kpi in kpi::index_columns(catalogue) {
+            let k = view.kpi.get(&kpi.key);
+            let value = k.map(|v| v.value.clone()).unwrap_or_default();
+            let raw = k.and_then(|v| v.raw);
+            let small = k.is_some_and(KpiView::small_value);
+            if kpi.index.as_ref().is_some_and(|i| i.sorts) {
+                row.sort_key = raw;
+            }
+            row.by_key
+                .insert(kpi.key.clone(), Value::from(value.clone()));
+            row.by_key
+                .insert(format!("{}_raw", kpi.key), Value::from(raw));
+            row.by_key
+                .insert(format!("{}_small", kpi.key), Value::from(small));
+            row.cells.push(IndexCell { value, small });
         }
+        row
     }
 
     fn any_small(&self) -> bool {
-        self.response_sla_small
-            || self.resolution_sla_small
-            || self.nps_small
-            || self.csat_small
-            || self.fcr_small
+        self.cells.iter().any(|c| c.small)
     }
 }
 
@@ -548,6 +591,7 @@ pub struct Portfolio {
 pub struct IndexView {
     period: PeriodView,
     page_header: String,
+    columns: Vec<IndexHeading>,
     clients: Vec<IndexRow>,
     portfolio: Portfolio,
     more_kpis: Vec<PeriodKpi>,
@@ -555,8 +599,8 @@ pub struct IndexView {
     any_small: bool,
 }
 
-/// The portfolio index: every client's headline KPIs, worst response SLA first, and
-/// the portfolio's churn and CLTV.
+/// The portfolio index: every client's index KPIs, lowest first of the one declared
+/// `index_sort=ascending` (the response SLA), and the portfolio's churn and CLTV.
 pub fn index(
     mut rows: Vec<IndexRow>,
     period: &Period,
@@ -564,11 +608,11 @@ pub fn index(
     currency: &Currency,
 ) -> Result<IndexView> {
     rows.sort_by(|a, b| {
-        let key = |r: &IndexRow| r.response_sla_raw.unwrap_or(f64::INFINITY);
+        let key = |r: &IndexRow| r.sort_key.unwrap_or(f64::INFINITY);
         key(a).total_cmp(&key(b)).then_with(|| a.name.cmp(&b.name))
     });
     let any_small = rows.iter().any(IndexRow::any_small);
-    let churn = results.require("churn", "cltv")?;
+    let churn = results.section(Section::PortfolioChurn, "cltv")?;
     let by_period: BTreeMap<NaiveDate, Row> = churn
         .rows()
         .filter_map(|r| Some((r.date("period")?, r)))
@@ -579,7 +623,7 @@ pub fn index(
         results
             .catalogue
             .iter()
-            .find(|k| k.query == "churn" && k.column == column)
+            .find(|k| k.query == churn.query.name && k.column == column)
             .map_or(Format::Count, |k| k.unit)
     };
     let shown = |column: &str| match unit(column) {
@@ -604,6 +648,16 @@ pub fn index(
     Ok(IndexView {
         period: PeriodView::new(period),
         page_header: format!("Client reports, {}", period_title(period)),
+        columns: kpi::index_columns(results.catalogue)
+            .into_iter()
+            .map(|k| IndexHeading {
+                key: k.key.clone(),
+                label: k
+                    .index
+                    .as_ref()
+                    .map_or_else(|| k.label.clone(), |i| i.label.clone()),
+            })
+            .collect(),
         clients: rows,
         portfolio: Portfolio {
             churn_rate: shown("churn_rate"),
@@ -644,7 +698,7 @@ pub struct TeamView {
 
 /// The internal team report: technician efficiency in the period.
 pub fn team(period: &Period, results: &Results, currency: &Currency) -> Result<TeamView> {
-    let team = results.require("team", "minutes_per_ticket")?;
+    let team = results.section(Section::Technicians, "minutes_per_ticket")?;
     let mut rows: Vec<Row> = team
         .rows()
         .filter(|r| r.date("period") == Some(period.start))

@@ -7,7 +7,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use mspkpi::period::Period;
-use mspkpi::saved_queries::{self, QueryResult};
+use mspkpi::run::{self, QueryResult};
+use mspkpi::saved_queries;
 use mspkpi::session::{self, EngineOptions};
 
 use crate::common::*;
@@ -56,7 +57,7 @@ async fn every_saved_query_gives_the_local_result_on_an_in_process_cluster() {
     mspkpi::period::register_periods(&ctx, period.grain).unwrap();
     let queries = saved_queries::load(None).unwrap();
     // The executor writes the models to Parquet and reads them back.
-    let results = saved_queries::run_all(
+    let results = run::run_all(
         &ctx,
         &queries,
         &saved_queries::period_params(&period),

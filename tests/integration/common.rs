@@ -168,14 +168,14 @@ pub fn write_table_file(dir: &Path, table: &str, file: &str, rows: &[Vec<Cell>])
 }
 
 /// Runs every built-in saved query for a period over a data directory.
-pub async fn saved_results(dir: &Path, period: &str) -> Vec<mspkpi::saved_queries::QueryResult> {
+pub async fn saved_results(dir: &Path, period: &str) -> Vec<mspkpi::run::QueryResult> {
     let period = mspkpi::period::Period::parse(period).unwrap();
     let (ctx, _) = mspkpi::session::open(&dir.into(), &Default::default())
         .await
         .unwrap();
     mspkpi::period::register_periods(&ctx, period.grain).unwrap();
     let queries = mspkpi::saved_queries::load(None).unwrap();
-    mspkpi::saved_queries::run_all(
+    mspkpi::run::run_all(
         &ctx,
         &queries,
         &mspkpi::saved_queries::period_params(&period),

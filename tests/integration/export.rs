@@ -24,7 +24,7 @@ async fn exported(data: &Path, period: &str, threads: usize) -> String {
         .await
         .unwrap()
         .results;
-    let catalogue = report::catalogue::catalogue(&queries);
+    let catalogue = mspkpi::kpi::catalogue(&queries);
     let facts = export::facts(&results, &catalogue, &period).unwrap();
     let out = tempfile::tempdir().unwrap();
     let partition = export::write(out.path(), &period, &facts).unwrap();

@@ -11,6 +11,7 @@ mod common;
 mod export;
 mod foundation;
 mod import;
+mod layout;
 mod models;
 // Its cluster part needs the `cluster` feature.
 #[cfg(feature = "cluster")]

@@ -6,8 +6,9 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
-use mspkpi::models::{self, Placement, Storage};
+use mspkpi::models::{Placement, Storage};
 use mspkpi::period::Period;
+use mspkpi::run;
 use mspkpi::saved_queries::{self, Scope};
 use mspkpi::{export, report, session};
 
@@ -124,35 +125,37 @@ async fn a_model_beyond_its_budget_is_spilled_to_parquet_and_removed_after_the_r
         mspkpi::period::register_periods(&ctx, period.grain).unwrap();
         // Each model is announced once its table is there, so the queries waiting for it
         // can start.
-        let announced = std::sync::Mutex::new(Vec::new());
-        let run = models::materialise(
-            &ctx,
-            &queries,
-            &params,
-            &placement,
-            |_| {},
-            |name| {
+        let (mut started, mut announced) = (Vec::new(), Vec::new());
+        let models: Vec<saved_queries::SavedQuery> = queries
+            .iter()
+            .filter(|q| q.scope == Scope::Model)
+            .cloned()
+            .collect();
+        let run = run::run(&ctx, &models, &params, &placement, |step| match step {
+            run::Step::Starts(q) => started.push(q.name.clone()),
+            run::Step::Registered(q) => {
                 assert!(
-                    ctx.table_exist(name).unwrap(),
-                    "{name} announced before it is there"
+                    ctx.table_exist(q.name.as_str()).unwrap(),
+                    "{} announced before it is there",
+                    q.name
                 );
-                announced.lock().unwrap().push(name.to_string());
-            },
-        )
+                announced.push(q.name.clone());
+            }
+        })
         .await
         .unwrap();
-        let storage: Vec<Storage> = run.models.iter().map(|m| m.storage).collect();
+        let run = run.models;
+        let placed = run.models();
+        let model = |name: &str| placed.iter().find(|m| m.name == name).unwrap();
         let expected = if placement != Placement::Memory {
             Storage::Parquet
         } else {
             Storage::Memory
         };
         // client_terms (a few rows) fits any budget's share. The three models that read
-        // no other model run together, before the ticket_facts that reads two of them.
-        assert_eq!(storage, [Storage::Memory, expected, expected, expected]);
-        let names: Vec<&str> = run.models.iter().map(|m| m.name.as_str()).collect();
+        // no other model start together, before the ticket_facts that reads two of them.
         assert_eq!(
-            names,
+            started,
             [
                 "client_terms",
                 "ticket_status_facts",
@@ -160,13 +163,14 @@ async fn a_model_beyond_its_budget_is_spilled_to_parquet_and_removed_after_the_r
                 "ticket_facts"
             ]
         );
-        let mut announced = announced.into_inner().unwrap();
+        let storage: Vec<Storage> = started.iter().map(|m| model(m).storage).collect();
+        assert_eq!(storage, [Storage::Memory, expected, expected, expected]);
         announced.sort();
-        let mut sorted = names.clone();
+        let mut sorted = started.clone();
         sorted.sort();
         assert_eq!(announced, sorted);
-        assert!(run.models[1].rows > 1_000, "{:?}", run.models);
-        assert!(run.models[3].rows > 1_000, "{:?}", run.models);
+        assert!(model("ticket_status_facts").rows > 1_000, "{placed:?}");
+        assert!(model("ticket_facts").rows > 1_000, "{placed:?}");
         results.push(model_rows(&ctx, sql).await);
         let folder = run.spill_folder();
         assert_eq!(folder.is_some(), placement != Placement::Memory);
@@ -261,7 +265,7 @@ async fn a_declared_kpi_reaches_the_client_report_and_the_export() {
         .await
         .unwrap()
         .results;
-    let catalogue = report::catalogue::catalogue(&queries);
+    let catalogue = mspkpi::kpi::catalogue(&queries);
     let facts = export::facts(&results, &catalogue, &period).unwrap();
     let kpis = facts
         .column(3)
@@ -362,13 +366,9 @@ async fn queries_start_when_their_models_are_there_and_come_back_in_file_order()
         saved("m.sql", model),
     ];
     let models: Vec<&str> = vec!["m"];
-    assert_eq!(models::reads(&ctx, &queries[0], &models).unwrap(), ["m"]);
-    assert!(
-        models::reads(&ctx, &queries[1], &models)
-            .unwrap()
-            .is_empty()
-    );
-    let results = saved_queries::run_all(
+    assert_eq!(run::reads(&ctx, &queries[0], &models).unwrap(), ["m"]);
+    assert!(run::reads(&ctx, &queries[1], &models).unwrap().is_empty());
+    let results = run::run_all(
         &ctx,
         &queries,
         &Default::default(),
@@ -393,7 +393,7 @@ async fn queries_start_when_their_models_are_there_and_come_back_in_file_order()
         saved("b.sql", reads_none),
         saved("m.sql", failing),
     ];
-    let error = saved_queries::run_all(
+    let error = run::run_all(
         &ctx,
         &queries,
         &Default::default(),
@@ -419,19 +419,172 @@ async fn models_that_read_each_other_in_a_cycle_are_an_error() {
     let (ctx, _) = session::open(&dir.path().into(), &Default::default())
         .await
         .unwrap();
-    let error = models::materialise(
-        &ctx,
-        &[a, b],
-        &Default::default(),
-        &Placement::Memory,
-        |_| {},
-        |_| {},
-    )
-    .await
-    .err()
-    .unwrap();
+    let error = run::materialise(&ctx, &[a, b], &Default::default(), &Placement::Memory)
+        .await
+        .err()
+        .unwrap();
     assert_eq!(
         error.to_string(),
         "the models a, b read each other in a cycle"
+    );
+}
+
+/// A copy of the built-in queries folder, each file changed by `edit`.
+fn copy_of_queries(dir: &Path, edit: impl Fn(&str, String) -> String) {
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/queries")).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        std::fs::write(dir.join(&name), edit(&name, text)).unwrap();
+    }
+}
+
+/// The report (client page and index, Markdown and HTML) and the export of October.
+async fn report_and_export(data: &Path, queries: &Path) -> (String, String, String, Vec<String>) {
+    let out = tempfile::tempdir().unwrap();
+    let mut options = report_options(data, out.path(), "2026-10");
+    options.queries = Some(queries.to_path_buf());
+    options.formats = vec![report::OutputFormat::Markdown, report::OutputFormat::Html];
+    report::run(&options).await.unwrap();
+    let read = |file: &str| std::fs::read_to_string(out.path().join("2026-10").join(file)).unwrap();
+    let loaded = saved_queries::load(Some(queries)).unwrap();
+    let period = Period::parse("2026-10").unwrap();
+    let results = report::collect(&data.into(), &period, &loaded, &Default::default())
+        .await
+        .unwrap()
+        .results;
+    let facts = export::facts(&results, &mspkpi::kpi::catalogue(&loaded), &period).unwrap();
+    let kpis = facts
+        .column(3)
+        .as_any()
+        .downcast_ref::<arrow::array::StringArray>()
+        .unwrap();
+    let mut names: Vec<String> = kpis.iter().flatten().map(str::to_string).collect();
+    names.dedup();
+    (read("O.md"), read("O.html"), read("index.md"), names)
+}
+
+/// A new headline KPI is one SQL file in a copy of `queries/`: it reaches the client
+/// report (in its declared place, with its goal line and its no-data sentence), the
+/// index and the export; deleting a built-in KPI's header line removes it from all
+/// three.
+#[tokio::test]
+async fn a_kpi_is_one_sql_file_and_its_header_line() {
+    let data = tempfile::tempdir().unwrap();
+    worked_examples(data.path());
+    let queries = tempfile::tempdir().unwrap();
+    copy_of_queries(queries.path(), |_, text| text);
+    std::fs::write(
+        queries.path().join("urgent.sql"),
+        "-- name: urgent\n-- description: the share of P1 tickets among those opened\n-- scope: client\n\
+         -- param trend_start: date\n-- param period_start: date\n\
+         -- kpi: urgent_share n=opened_n unit=percent show=headline order=35 goal=sla_goal_percent needs=ticket_status \
+         index=8 index_label=\"urgent share\" no_data=\"no urgent tickets\" label=\"Urgent (P1) share\"\n\
+         SELECT client_id, created_period AS period,\n\
+                100.0 * count(*) FILTER (WHERE priority = 'P1') / count(*) AS urgent_share, count(*) AS opened_n\n\
+         FROM ticket_facts WHERE created_period BETWEEN $trend_start AND $period_start GROUP BY 1, 2\n",
+    )
+    .unwrap();
+    let (md, html, index, exported) = report_and_export(data.path(), queries.path()).await;
+    // O opened 120 tickets in October, 6 of them P1; its place is after the response
+    // SLA (order 30) and before the resolution SLA (40).
+    let headline: Vec<&str> = md
+        .lines()
+        .skip_while(|l| !l.starts_with("| KPI |"))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let place = |label: &str| {
+        headline
+            .iter()
+            .position(|l| l.starts_with(&format!("| {label} |")))
+    };
+    assert!(
+        place("Response SLA met") < place("Urgent (P1) share")
+            && place("Urgent (P1) share") < place("Resolution SLA met"),
+        "{md}"
+    );
+    assert!(
+        headline
+            .iter()
+            .any(|l| l.starts_with("| Urgent (P1) share | 5.0 % |")),
+        "{md}"
+    );
+    assert!(html.contains("goal 95.0 %"), "{html}");
+    assert!(
+        index.contains("| urgent share |") && index.contains("| 5.0 % |"),
+        "{index}"
+    );
+    assert!(
+        exported.contains(&"urgent.urgent_share".to_string()),
+        "{exported:?}"
+    );
+
+    // Without the history the KPI needs, it says so in every period.
+    let text = std::fs::read_to_string(queries.path().join("urgent.sql")).unwrap();
+    std::fs::write(
+        queries.path().join("urgent.sql"),
+        text.replace(
+            "created_period BETWEEN",
+            "priority = 'none' AND created_period BETWEEN",
+        ),
+    )
+    .unwrap();
+    let (md, ..) = report_and_export(data.path(), queries.path()).await;
+    assert!(
+        md.contains("| Urgent (P1) share | _no status history_ |"),
+        "{md}"
+    );
+
+    // Deleting a built-in KPI's header line removes it from the report, the index and
+    // the export.
+    let without = tempfile::tempdir().unwrap();
+    copy_of_queries(without.path(), |name, text| {
+        if name != "sla.sql" {
+            return text;
+        }
+        text.lines()
+            .filter(|l| !l.starts_with("-- kpi: resolution_sla "))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    let (md, html, index, exported) = report_and_export(data.path(), without.path()).await;
+    assert!(!md.contains("Resolution SLA met"), "{md}");
+    assert!(!html.contains("Resolution SLA met"), "{html}");
+    assert!(!index.contains("resolution SLA"), "{index}");
+    assert!(
+        !exported.iter().any(|k| k == "sla.resolution_sla"),
+        "{exported:?}"
+    );
+    assert!(
+        exported.iter().any(|k| k == "sla.response_sla"),
+        "{exported:?}"
+    );
+}
+
+/// A replacement of a built-in query written before the built-in queries declared
+/// their KPIs (no `-- kpi:` or `-- section:` lines) keeps the built-in declarations.
+#[test]
+fn a_replacement_without_declarations_keeps_the_built_in_ones() {
+    let queries = tempfile::tempdir().unwrap();
+    copy_of_queries(queries.path(), |name, text| {
+        if name != "sla.sql" {
+            return text;
+        }
+        text.lines()
+            .filter(|l| !l.starts_with("-- kpi:") && !l.starts_with("-- section:"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    let builtin = saved_queries::load(None).unwrap();
+    let loaded = saved_queries::load(Some(queries.path())).unwrap();
+    let sla = |queries: &[saved_queries::SavedQuery]| {
+        let sla = queries.iter().find(|q| q.name == "sla").unwrap().clone();
+        (sla.kpis, sla.sections)
+    };
+    assert_eq!(sla(&loaded), sla(&builtin));
+    assert_eq!(sla(&builtin).0.len(), 2);
+    assert_eq!(
+        mspkpi::kpi::catalogue(&loaded),
+        mspkpi::kpi::catalogue(&builtin)
     );
 }

@@ -23,16 +23,13 @@ async fn all_queries_run_on_generated_data() {
     }
 }
 
-fn result<'a>(
-    results: &'a [mspkpi::saved_queries::QueryResult],
-    name: &str,
-) -> &'a mspkpi::saved_queries::QueryResult {
+fn result<'a>(results: &'a [mspkpi::run::QueryResult], name: &str) -> &'a mspkpi::run::QueryResult {
     results.iter().find(|r| r.query.name == name).unwrap()
 }
 
 /// The row of a client for a period (and priority, for SLA).
 fn row<'a>(
-    results: &'a [mspkpi::saved_queries::QueryResult],
+    results: &'a [mspkpi::run::QueryResult],
     query: &str,
     client: &str,
     period: &str,

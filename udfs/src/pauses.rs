@@ -1,14 +1,13 @@
 //! SLA clocks that stop while a ticket waits on the customer.
 //!
 //! A ticket's pauses are intervals `[start, end)` of UTC microseconds, `end` open
-//! (`i64::MAX`) while the ticket is still paused. [`sla_pauses`] builds them from a
+//! (`i64::MAX`) while the ticket is still paused. `sla_pauses` builds them from a
 //! status history as a `List<Struct<start, end>>`; the scalars take such a list as an
 //! optional last argument. Business time with pauses is the business time of the
 //! calendar (or wall-clock time) outside them, so every property of business time
 //! holds unchanged on the unpaused parts: additivity, the deadline round trip and the
 //! deadline's minimality.
 //!
-//! [`sla_pauses`]: crate::aggregate::status_history
 
 use std::sync::Arc;
 

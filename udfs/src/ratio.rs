@@ -631,8 +631,34 @@ impl<K: RatioKernel> GroupsAccumulator for RatioGroupsAccumulator<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::nps::NpsKernel;
-    use arrow::array::Int8Array;
+    use arrow::array::{AsArray, Int8Array};
+    use arrow::datatypes::Int8Type;
+
+    /// A promoter (9-10) adds 1, a detractor (0-6) -1, to rows counted once each.
+    #[derive(Debug)]
+    struct PromotersLessDetractors;
+
+    impl RatioKernel for PromotersLessDetractors {
+        fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
+            &self,
+            args: &[ArrayRef],
+            selection: Option<&BooleanBuffer>,
+            keys: &[K],
+            mut add: F,
+        ) -> Result<()> {
+            let scores = args[0].as_primitive::<Int8Type>().values();
+            for (row, (&score, &key)) in scores.iter().zip(keys).enumerate() {
+                if selection.is_none_or(|s| s.value(row)) {
+                    add(key, i64::from(score >= 9) - i64::from(score <= 6), 1);
+                }
+            }
+            Ok(())
+        }
+
+        fn required_args(&self) -> &[usize] {
+            &[0]
+        }
+    }
 
     /// Whatever the share of rows outside the selection (none, few enough to be taken
     /// back, more, all), each key's weighted sum is the sum over its selected rows.
@@ -671,7 +697,7 @@ mod tests {
     /// and a fold in the middle of the updates changes no result.
     #[test]
     fn counts_fold_before_they_could_overflow() -> Result<()> {
-        let mut acc = RatioGroupsAccumulator::new(NpsKernel);
+        let mut acc = RatioGroupsAccumulator::new(PromotersLessDetractors);
         let scores: Vec<ArrayRef> = vec![Arc::new(Int8Array::from(vec![10, 10, 0, 5]))];
         acc.update_batch(&scores, &[0, 0, 1, 1], None, 2)?;
         acc.rows_in_counts = i32::MAX as usize - 2;

@@ -1,6 +1,6 @@
-//! Saved KPI queries: load `queries/*.sql`, parse and check their header, bind typed
-//! parameters through DataFusion's parameter binding, run each query once for all
-//! clients, and hand back its rows keyed by client.
+//! The saved-query file format: load `queries/*.sql`, parse and check their header,
+//! and bind typed parameters through DataFusion's parameter binding. Running them is
+//! [`crate::run`]'s job.
 //!
 //! A file starts with `--` header lines:
 //!
@@ -14,55 +14,26 @@
 //!
 //! A `-- set datafusion.<option>: <value>` line plans and runs that one query with a
 //! DataFusion option changed (a model whose input is sorted by its group key groups
-//! it fastest in one partition, for example).
+//! it fastest in one partition, for example). `-- kpi:` and `-- section:` lines say
+//! what the query gives the reports ([`declaration`]).
 
-use std::collections::{BTreeMap, HashMap};
+pub mod declaration;
+
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::report::format::Format;
-use crate::results::{self, Table};
 use anyhow::{Context, Result, bail};
 use arrow::array::RecordBatch;
 use chrono::{NaiveDate, NaiveDateTime};
 use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion::scalar::ScalarValue;
-use futures::StreamExt;
+use include_dir::{Dir, include_dir};
 
-/// The queries built into the binary (the repository's `queries/`).
-const BUILTIN: [(&str, &str); 16] = [
-    ("breakdown.sql", include_str!("../queries/breakdown.sql")),
-    ("churn.sql", include_str!("../queries/churn.sql")),
-    (
-        "client_terms.sql",
-        include_str!("../queries/client_terms.sql"),
-    ),
-    ("efficiency.sql", include_str!("../queries/efficiency.sql")),
-    ("fcr.sql", include_str!("../queries/fcr.sql")),
-    ("flow.sql", include_str!("../queries/flow.sql")),
-    ("reopens.sql", include_str!("../queries/reopens.sql")),
-    ("resolution.sql", include_str!("../queries/resolution.sql")),
-    (
-        "responsiveness.sql",
-        include_str!("../queries/responsiveness.sql"),
-    ),
-    (
-        "satisfaction.sql",
-        include_str!("../queries/satisfaction.sql"),
-    ),
-    ("sla.sql", include_str!("../queries/sla.sql")),
-    ("team.sql", include_str!("../queries/team.sql")),
-    (
-        "ticket_facts.sql",
-        include_str!("../queries/ticket_facts.sql"),
-    ),
-    (
-        "ticket_status_facts.sql",
-        include_str!("../queries/ticket_status_facts.sql"),
-    ),
-    ("waiting.sql", include_str!("../queries/waiting.sql")),
-    ("work_facts.sql", include_str!("../queries/work_facts.sql")),
-];
+use declaration::{DeclaredKpi, Section, Shown};
+
+/// The queries built into the binary: the repository's `queries/`.
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/queries");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -153,44 +124,6 @@ pub struct Param {
     pub line: usize,
 }
 
-/// A KPI column a query declares in its header:
-/// `-- kpi: column [n=column] [unit=percent] [label=Text to the end of the line]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeclaredKpi {
-    pub column: String,
-    pub n_column: Option<String>,
-    pub unit: Format,
-    pub label: Option<String>,
-}
-
-impl DeclaredKpi {
-    fn parse(text: &str) -> Result<Self> {
-        let (text, label) = match text.split_once("label=") {
-            Some((before, label)) => (before, Some(label.trim().to_string())),
-            None => (text, None),
-        };
-        let mut words = text.split_whitespace();
-        let column = words
-            .next()
-            .context("no column (use: -- kpi: column n=column_n unit=percent label=Text)")?
-            .to_string();
-        let mut kpi = Self {
-            column,
-            n_column: None,
-            unit: Format::Count,
-            label: label.filter(|l| !l.is_empty()),
-        };
-        for word in words {
-            match word.split_once('=') {
-                Some(("n", n)) => kpi.n_column = Some(n.to_string()),
-                Some(("unit", unit)) => kpi.unit = crate::report::catalogue::parse_unit(unit)?,
-                _ => bail!("'{word}' is not n=<column>, unit=<unit> or label=<text>"),
-            }
-        }
-        Ok(kpi)
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct SavedQuery {
     pub name: String,
@@ -199,6 +132,8 @@ pub struct SavedQuery {
     pub params: Vec<Param>,
     /// The KPI columns its header declares.
     pub kpis: Vec<DeclaredKpi>,
+    /// The report sections its rows fill.
+    pub sections: Vec<Section>,
     /// DataFusion options this query runs with (`-- set key: value`), checked when the
     /// file loads.
     pub settings: Vec<(String, String)>,
@@ -276,21 +211,29 @@ impl SavedQuery {
         let mut description = String::new();
         let mut scope = None;
         let mut params: Vec<Param> = Vec::new();
-        let mut kpis: Vec<DeclaredKpi> = Vec::new();
+        let mut kpi_lines: Vec<(usize, DeclaredKpi)> = Vec::new();
         let mut settings: Vec<(String, String)> = Vec::new();
+        let mut sections: Vec<(usize, Section)> = Vec::new();
         for (line, key, value) in header_entries(text) {
             if key == "kpi" {
                 let kpi = DeclaredKpi::parse(value)
                     .with_context(|| format!("{source}:{line}: KPI declaration"))?;
-                if kpis.iter().any(|k| k.column == kpi.column) {
+                if kpi_lines.iter().any(|(_, k)| k.column == kpi.column) {
                     bail!("{source}:{line}: KPI '{}' is declared twice", kpi.column);
                 }
-                kpis.push(kpi);
+                kpi_lines.push((line, kpi));
                 continue;
             }
             let value = value.split("  ").next().unwrap_or("").trim();
             if key == "name" {
                 name = Some(value.to_string());
+            } else if key == "section" {
+                let section =
+                    Section::parse(value).map_err(|e| anyhow::anyhow!("{source}:{line}: {e}"))?;
+                if sections.iter().any(|(_, s)| *s == section) {
+                    bail!("{source}:{line}: section '{value}' is declared twice");
+                }
+                sections.push((line, section));
             } else if key == "description" {
                 description = value.to_string();
             } else if key == "scope" {
@@ -328,6 +271,24 @@ impl SavedQuery {
         let scope = scope.with_context(|| {
             format!("{source}: the header has no '-- scope:' line (client, portfolio, internal or model)")
         })?;
+        for (line, kpi) in &kpi_lines {
+            let client_only = match kpi.shown {
+                Shown::Headline => Some("show=headline"),
+                Shown::Detail => Some("show=detail"),
+                _ if kpi.index.is_some() => Some("index="),
+                _ if kpi.goal.is_some() => Some("goal="),
+                _ => None,
+            };
+            if let Some(key) = client_only.filter(|_| scope != Scope::Client) {
+                bail!(
+                    "{source}:{line}: KPI '{}': {key} is for a client query's KPIs",
+                    kpi.column
+                );
+            }
+        }
+        if scope == Scope::Model && !(kpi_lines.is_empty() && sections.is_empty()) {
+            bail!("{source}: a model declares no KPIs or sections: the queries that read it do");
+        }
         for (used, line) in placeholders(text) {
             if !params.iter().any(|p| p.name == used) {
                 bail!(
@@ -340,7 +301,8 @@ impl SavedQuery {
             description,
             scope,
             params,
-            kpis,
+            kpis: kpi_lines.into_iter().map(|(_, k)| k).collect(),
+            sections: sections.into_iter().map(|(_, s)| s).collect(),
             settings,
             sql: text.to_string(),
             source: source.to_string(),
@@ -435,15 +397,33 @@ impl SavedQuery {
     }
 }
 
-fn builtin() -> Result<Vec<SavedQuery>> {
-    BUILTIN
-        .iter()
-        .map(|(file, text)| SavedQuery::parse(&format!("queries/{file}"), text))
+/// The built-in queries, in file-name order.
+pub fn builtin() -> Result<Vec<SavedQuery>> {
+    let mut files: Vec<_> = BUILTIN
+        .files()
+        .filter(|f| f.path().extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort_by_key(|f| f.path());
+    files
+        .into_iter()
+        .map(|file| {
+            let source = format!("queries/{}", file.path().display());
+            let text = file
+                .contents_utf8()
+                .with_context(|| format!("{source} is not UTF-8"))?;
+            SavedQuery::parse(&source, text)
+        })
         .collect()
 }
 
 /// The built-in queries, or those of `dir` with the built-in models it does not
 /// replace (a model of the same name replaces the built-in one).
+///
+/// A file of `dir` that replaces a built-in query (has its name) and declares no
+/// `-- kpi:` lines keeps the built-in query's KPIs, and one without `-- section:`
+/// lines its sections, so that a replacement written before queries declared them
+/// reads as it did. A file with `-- kpi:` lines declares the whole of its KPIs; a
+/// query of another name inherits nothing.
 pub fn load(dir: Option<&Path>) -> Result<Vec<SavedQuery>> {
     let mut queries = Vec::new();
     match dir {
@@ -458,12 +438,22 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<SavedQuery>> {
             if files.is_empty() {
                 bail!("no .sql files in {}", dir.display());
             }
+            let builtin = builtin()?;
             for file in files {
                 let text = std::fs::read_to_string(&file)
                     .with_context(|| format!("cannot read {}", file.display()))?;
-                queries.push(SavedQuery::parse(&file.display().to_string(), &text)?);
+                let mut query = SavedQuery::parse(&file.display().to_string(), &text)?;
+                if let Some(replaced) = builtin.iter().find(|b| b.name == query.name) {
+                    if query.kpis.is_empty() {
+                        query.kpis = replaced.kpis.clone();
+                    }
+                    if query.sections.is_empty() {
+                        query.sections = replaced.sections.clone();
+                    }
+                }
+                queries.push(query);
             }
-            for model in builtin()?.into_iter().filter(|q| q.scope == Scope::Model) {
+            for model in builtin.into_iter().filter(|q| q.scope == Scope::Model) {
                 if !queries.iter().any(|q| q.name == model.name) {
                     queries.push(model);
                 }
@@ -475,51 +465,19 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<SavedQuery>> {
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
         bail!("two saved queries are named '{}'", w[0]);
     }
-    Ok(queries)
-}
-
-/// One saved query's result, typed, with the rows of each client.
-#[derive(Debug, Clone)]
-pub struct QueryResult {
-    pub query: SavedQuery,
-    pub table: Table,
-    by_client: BTreeMap<String, Vec<usize>>,
-}
-
-impl QueryResult {
-    pub fn new(query: SavedQuery, table: Table) -> Self {
-        let by_client = match query.scope {
-            Scope::Client => results::group_rows(&table, "client_id"),
-            _ => BTreeMap::new(),
-        };
-        Self {
-            query,
-            table,
-            by_client,
+    for section in declaration::Section::ALL {
+        let filling: Vec<&SavedQuery> = queries
+            .iter()
+            .filter(|q| q.sections.contains(&section))
+            .collect();
+        if let [first, second, ..] = filling[..] {
+            bail!(
+                "two saved queries declare '-- section: {}': {first} and {second}",
+                section.name()
+            );
         }
     }
-
-    /// The columns; none when the query returned no rows.
-    pub fn columns(&self) -> &[String] {
-        self.table.column_names()
-    }
-
-    pub fn rows(&self) -> impl Iterator<Item = results::Row<'_>> {
-        self.table.rows()
-    }
-
-    /// The rows of one client (of a client-scope query).
-    pub fn client_rows(&self, client: &str) -> Vec<results::Row<'_>> {
-        self.by_client
-            .get(client)
-            .map(|rows| rows.iter().map(|&i| self.table.row(i)).collect())
-            .unwrap_or_default()
-    }
-
-    /// The clients that have rows.
-    pub fn clients(&self) -> impl Iterator<Item = &str> {
-        self.by_client.keys().map(String::as_str)
-    }
+    Ok(queries)
 }
 
 /// The parameters the report and the export give every saved query: the first day of
@@ -559,124 +517,6 @@ pub fn period_params(period: &crate::period::Period) -> HashMap<String, ScalarVa
     ])
 }
 
-/// Materialises the models and runs every other query once, splitting the
-/// client-scope results per client. `placement` is where the models go
-/// ([`crate::models::placement`]). Locally, a query starts as soon as the models it
-/// reads are registered, one query at a time in file order among those ready, so
-/// that it fills the cores a model leaves idle; the results come back in file order.
-pub async fn run_all(
-    ctx: &SessionContext,
-    queries: &[SavedQuery],
-    values: &HashMap<String, ScalarValue>,
-    placement: &crate::models::Placement,
-    progress: impl FnMut(&SavedQuery),
-) -> Result<Vec<QueryResult>> {
-    let progress = std::cell::RefCell::new(progress);
-    let (registered, mut arrivals) = futures::channel::mpsc::unbounded::<String>();
-    let models = crate::models::materialise(
-        ctx,
-        queries,
-        values,
-        placement,
-        |model| (progress.borrow_mut())(model),
-        move |name| {
-            // The receiver only goes when the queries have failed, and the run with them.
-            let _ = registered.unbounded_send(name.to_string());
-        },
-    );
-    let model_names: Vec<&str> = queries
-        .iter()
-        .filter(|q| q.scope == Scope::Model)
-        .map(|q| q.name.as_str())
-        .collect();
-    // On a cluster every query waits for all the models: a run whose jobs overlapped
-    // there when an executor was lost neither finished nor failed within 120 s (the
-    // lost-executor test), where one job at a time is rerun.
-    let on_cluster = matches!(placement, crate::models::Placement::Executors(_));
-    let reads = |query: &SavedQuery| -> Result<Vec<String>> {
-        if on_cluster {
-            return Ok(model_names.iter().map(|m| m.to_string()).collect());
-        }
-        crate::models::reads(ctx, query, &model_names)
-    };
-    // Each query, with its place in file order and the models it waits for.
-    let mut waiting = queries
-        .iter()
-        .filter(|q| q.scope != Scope::Model)
-        .enumerate()
-        .map(|(place, q)| Ok((place, q, reads(q)?)))
-        .collect::<Result<Vec<(usize, &SavedQuery, Vec<String>)>>>()?;
-    let kpis = async {
-        let mut done: Vec<String> = Vec::new();
-        let mut results = Vec::new();
-        while !waiting.is_empty() {
-            let ready = waiting
-                .iter()
-                .position(|(_, _, reads)| reads.iter().all(|r| done.contains(r)));
-            let Some(ready) = ready else {
-                match arrivals.next().await {
-                    Some(model) => done.push(model),
-                    None => bail!("the models ended before every model a query reads was there"),
-                }
-                continue;
-            };
-            let (place, query, _) = waiting.remove(ready);
-            (progress.borrow_mut())(query);
-            results.push((place, run_one(ctx, query, values).await?));
-        }
-        results.sort_by_key(|(place, _)| *place);
-        Ok(results
-            .into_iter()
-            .map(|(_, result)| result)
-            .collect::<Vec<_>>())
-    };
-    let (_models, results) = futures::try_join!(models, kpis)?;
-    Ok(results)
-}
-
-/// Runs one query (not a model) and checks that it returns the columns its scope and
-/// its KPIs need.
-async fn run_one(
-    ctx: &SessionContext,
-    query: &SavedQuery,
-    values: &HashMap<String, ScalarValue>,
-) -> Result<QueryResult> {
-    let started = std::time::Instant::now();
-    let batches = query.run(ctx, values).await?;
-    if std::env::var_os("MSPKPI_TIMINGS").is_some() {
-        eprintln!(
-            "saved query {}: {:.2} s",
-            query.name,
-            started.elapsed().as_secs_f64()
-        );
-    }
-    let table = Table::from_batches(&batches)
-        .with_context(|| format!("saved query {query}: reading its result"))?;
-    let required: &[&str] = match query.scope {
-        Scope::Client => &["client_id", "period"],
-        Scope::Portfolio | Scope::Internal | Scope::Model => &["period"],
-    };
-    if let Some(missing) = required
-        .iter()
-        .find(|c| !table.column_names().is_empty() && !table.has_column(c))
-    {
-        bail!(
-            "saved query {query} returns no '{missing}' column, which a {:?} query must return",
-            query.scope
-        );
-    }
-    for kpi in &query.kpis {
-        for column in std::iter::once(&kpi.column).chain(&kpi.n_column) {
-            if !table.column_names().is_empty() && !table.has_column(column) {
-                bail!(
-                    "saved query {query} declares the KPI column '{column}', which it does not return"
-                );
-            }
-        }
-    }
-    Ok(QueryResult::new(query.clone(), table))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -684,7 +524,20 @@ mod tests {
     #[test]
     fn builtin_queries_parse() {
         let queries = load(None).unwrap();
-        assert_eq!(queries.len(), BUILTIN.len());
+        // The embedded folder is the repository's: include_dir does not notice a new
+        // file by itself, so a stale build fails here.
+        let mut on_disk: Vec<String> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/queries"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|f| f.ends_with(".sql"))
+                .collect();
+        on_disk.sort();
+        let embedded: Vec<String> = queries
+            .iter()
+            .map(|q| q.source.trim_start_matches("queries/").to_string())
+            .collect();
+        assert_eq!(embedded, on_disk);
         for q in &queries {
             assert!(!q.description.is_empty(), "{q}");
             assert!(q.scope == Scope::Model || q.params.len() >= 2, "{q}");
