@@ -21,7 +21,7 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::object_stores;
+use crate::data::object_stores;
 
 /// The scheduler process's settings.
 #[derive(Debug, Clone)]

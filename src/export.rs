@@ -14,9 +14,9 @@ use arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
 use object_store::ObjectStoreExt;
 use parquet::arrow::ArrowWriter;
 
+use crate::data::location::Location;
+use crate::data::object_stores;
 use crate::kpi::Kpi;
-use crate::location::Location;
-use crate::object_stores;
 use crate::period::Period;
 use crate::run::QueryResult;
 use crate::saved_queries::Scope;

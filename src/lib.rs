@@ -2,33 +2,27 @@
 //!
 //! The binary is a thin shell over these modules; tests call them directly.
 
-pub mod catalog;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 #[cfg(not(feature = "cluster"))]
 #[path = "cluster_absent.rs"]
 pub mod cluster;
 pub mod commands;
+pub mod data;
 pub mod export;
-pub mod generator;
 pub mod import;
-pub mod integrity;
 pub mod kpi;
-pub mod location;
 pub mod models;
-pub mod object_stores;
 pub mod output;
 pub mod period;
-pub mod psa_csv;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod sample;
 pub mod saved_queries;
-pub mod schema;
 pub mod session;
 pub mod timings;
 pub mod unit;
-pub mod validate;
 pub mod write;
 
 /// An error and its causes as one line, without the repetitions that arise when a

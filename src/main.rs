@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mspkpi::commands;
-use mspkpi::integrity::contain;
+use mspkpi::data::integrity::contain;
 
 /// Client KPIs for Managed Service Providers: ad-hoc SQL with KPI functions over
 /// help-desk history in Parquet, and monthly client reports.
@@ -30,7 +30,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    mspkpi::integrity::quiet_panics();
+    mspkpi::data::integrity::quiet_panics();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

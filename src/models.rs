@@ -30,8 +30,8 @@ use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use parquet::arrow::AsyncArrowWriter;
 
-use crate::location::Location;
-use crate::object_stores;
+use crate::data::location::Location;
+use crate::data::object_stores;
 use crate::saved_queries::SavedQuery;
 use crate::session::EngineOptions;
 
@@ -369,7 +369,7 @@ async fn place_on_cluster(
         // end: an empty model is a relation that plans without one.
         ctx.register_table(
             model.name.as_str(),
-            crate::catalog::empty_table(ctx, &schema)?,
+            crate::data::catalog::empty_table(ctx, &schema)?,
         )?;
         return Ok((0, 0));
     }

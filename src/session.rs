@@ -8,9 +8,9 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::catalog::{self, TableSource};
-use crate::location::Location;
-use crate::object_stores;
+use crate::data::catalog::{self, TableSource};
+use crate::data::location::Location;
+use crate::data::object_stores;
 
 /// How the engine runs.
 #[derive(Debug, Clone, Default)]

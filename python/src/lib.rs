@@ -24,7 +24,7 @@ use std::sync::Arc;
 use datafusion_expr::{AggregateUDF, ScalarUDF};
 use datafusion_ffi::udaf::FFI_AggregateUDF;
 use datafusion_ffi::udf::FFI_ScalarUDF;
-use mspkpi::location::Location;
+use mspkpi::data::location::Location;
 use mspkpi::period::Period;
 use mspkpi::report::format::Currency;
 use mspkpi::report::{OutputFormat, ReportOptions};

@@ -4,9 +4,9 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 
-use crate::generator::{self, Options};
 use crate::report::format::Currency;
 use crate::report::{self, OutputFormat, ReportOptions};
+use crate::sample::generator::{self, Options};
 use crate::session::EngineOptions;
 
 /// Generates a sample history and renders its reports for the last complete month of

@@ -5,8 +5,8 @@ use anyhow::Result;
 use clap::Args;
 
 use super::report::EngineArgs;
+use crate::data::location::Location;
 use crate::export;
-use crate::location::Location;
 use crate::period::Period;
 use crate::report;
 use crate::saved_queries;

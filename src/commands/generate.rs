@@ -4,7 +4,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 
-use crate::generator::{self, Options, parse_month};
+use crate::sample::generator::{self, Options, parse_month};
 
 /// Writes deterministic synthetic help-desk history (five Parquet tables, seven with
 /// --status-history).
@@ -67,7 +67,7 @@ pub async fn run(args: GenerateArgs) -> Result<()> {
     );
     if let Some(dir) = &args.psa_csv {
         let started = Instant::now();
-        crate::psa_csv::write(&args.out, dir).await?;
+        crate::sample::psa_csv::write(&args.out, dir).await?;
         eprintln!(
             "wrote the ConnectWise CSV exports to {} in {:.1} s",
             dir.display(),

@@ -4,7 +4,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 
-use crate::location::Location;
+use crate::data::location::Location;
 use crate::period::Period;
 use crate::report::format::Currency;
 use crate::report::{self, OutputFormat, ReportOptions};

@@ -11,9 +11,9 @@ use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
 use super::report::EngineArgs;
-use crate::catalog::TableSource;
-use crate::integrity;
-use crate::location::Location;
+use crate::data::catalog::TableSource;
+use crate::data::integrity;
+use crate::data::location::Location;
 use crate::models;
 use crate::output::{self, Destination, OutputFormat};
 use crate::period::{Grain, Period};

@@ -2,8 +2,8 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use super::report::EngineArgs;
-use crate::location::Location;
-use crate::validate;
+use crate::data::location::Location;
+use crate::data::validate;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ValidateFormat {

@@ -18,8 +18,8 @@ use chrono_tz::Tz;
 use super::mapping::MappingFile;
 use super::problems::Problems;
 use super::sources::{SOURCE_FILE, SOURCE_ROW, Source};
-use crate::catalog::{compatible, kind_description};
-use crate::schema::{self, Column, Kind};
+use crate::data::catalog::{compatible, kind_description};
+use crate::data::schema::{self, Column, Kind};
 
 /// How one output column becomes its canonical column.
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono_tz::Tz;
 
+use crate::data::schema::{TABLES, Table};
 use crate::saved_queries::header_entries;
-use crate::schema::{TABLES, Table};
 
 /// The PSAs whose exports have a mapping shipped in the binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -214,7 +214,7 @@ impl Mapping {
         match spec {
             MappingSpec::Preset(preset) => {
                 for (table, sql) in preset.files() {
-                    let table = crate::schema::table(table)
+                    let table = crate::data::schema::table(table)
                         .with_context(|| format!("preset {preset}: unknown table {table}"))?;
                     files.push(MappingFile::parse(
                         table,
@@ -233,7 +233,7 @@ impl Mapping {
                 paths.sort();
                 for path in paths {
                     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-                    let Some(table) = stem.as_deref().and_then(crate::schema::table) else {
+                    let Some(table) = stem.as_deref().and_then(crate::data::schema::table) else {
                         bail!(
                             "mapping file {} is not named after a canonical table ({}.sql)",
                             path.display(),
@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn the_line_of_a_column_is_where_it_is_defined() {
         let file = MappingFile::parse(
-            crate::schema::table("tickets").unwrap(),
+            crate::data::schema::table("tickets").unwrap(),
             "t.sql".into(),
             "-- timezone: America/New_York\nSELECT id AS ticket_id,\n  CASE p WHEN 'a' THEN 'P1' END AS priority,\n  x AS priority_name\nFROM t".into(),
         )
@@ -318,7 +318,7 @@ mod tests {
         assert_eq!(file.line_of("x"), 4);
         assert_eq!(file.line_of("nothing"), 2);
         let bad = MappingFile::parse(
-            crate::schema::table("tickets").unwrap(),
+            crate::data::schema::table("tickets").unwrap(),
             "t.sql".into(),
             "-- timezone: Mars/Olympus\nSELECT 1".into(),
         );

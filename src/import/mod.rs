@@ -22,10 +22,10 @@ use datafusion::prelude::{SessionContext, col, ident, lit};
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
 
-use crate::location::Location;
-use crate::schema::{self, TABLES};
+use crate::data::location::Location;
+use crate::data::schema::{self, TABLES};
+use crate::data::validate::{self, ValidationReport};
 use crate::session::{self, EngineOptions};
-use crate::validate::{self, ValidationReport};
 use crate::write::StagedDir;
 use conform::Conformer;
 use mapping::{Mapping, MappingFile, MappingSpec};

@@ -97,7 +97,7 @@ pub fn without_table(kpis: &mut [Kpi], table: &str) {
         .filter(|k| k.needs.as_deref() == Some(table))
     {
         kpi.no_data = NoData {
-            sentence: crate::schema::absent_sentence(table),
+            sentence: crate::data::schema::absent_sentence(table),
             every_period: true,
         };
     }

@@ -18,10 +18,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use minijinja::Value;
 
-use crate::catalog;
-use crate::integrity;
+use crate::data::catalog;
+use crate::data::integrity;
+use crate::data::location::Location;
 use crate::kpi;
-use crate::location::Location;
 use crate::models;
 use crate::period::{self, Period};
 use crate::results::Table;
@@ -167,7 +167,7 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
     } = collect(&options.data, &options.period, &queries, &options.engine).await?;
     let mut catalogue = kpi::catalogue(&queries);
     if !status_history {
-        kpi::without_table(&mut catalogue, crate::schema::TICKET_STATUS);
+        kpi::without_table(&mut catalogue, crate::data::schema::TICKET_STATUS);
     }
     let results = views::Results::new(&results, &catalogue);
 

@@ -121,7 +121,7 @@ impl DeclaredKpi {
                     })
                 }
                 "needs" => {
-                    if crate::schema::table(&value).is_none() {
+                    if crate::data::schema::table(&value).is_none() {
                         bail!("needs={value}: no table of the data is named so");
                     }
                     kpi.needs = Some(value)

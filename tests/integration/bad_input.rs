@@ -73,7 +73,7 @@ async fn validate_finds_every_class_of_problem() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     healthy(d);
-    let clean = mspkpi::validate::validate(&d.into(), &Default::default())
+    let clean = mspkpi::data::validate::validate(&d.into(), &Default::default())
         .await
         .unwrap();
     assert_eq!(clean.findings.len(), 0, "{}", clean.text());
@@ -217,7 +217,7 @@ async fn validate_finds_every_class_of_problem() {
             ],
         ],
     );
-    let report = mspkpi::validate::validate(&d.into(), &Default::default())
+    let report = mspkpi::data::validate::validate(&d.into(), &Default::default())
         .await
         .unwrap();
     let text = report.text();
@@ -561,7 +561,7 @@ fn corrupt(dir: &Path, rng: &mut ChaCha8Rng) -> (Damage, PathBuf) {
             std::fs::copy(dir.join(other).join("part-0.parquet"), &file).unwrap();
         }
         Damage::SwapType => {
-            let table_def = mspkpi::schema::table(table).unwrap();
+            let table_def = mspkpi::data::schema::table(table).unwrap();
             let column = table_def.columns[rng.random_range(0..table_def.columns.len())].name;
             let target = [
                 DataType::Utf8,
@@ -1059,7 +1059,7 @@ async fn status_history_rules() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     status_history_examples(d);
-    let clean = mspkpi::validate::validate(&d.into(), &Default::default())
+    let clean = mspkpi::data::validate::validate(&d.into(), &Default::default())
         .await
         .unwrap();
     assert_eq!(
@@ -1073,7 +1073,7 @@ async fn status_history_rules() {
     let statuses = d.join("statuses");
     let kept = tempfile::tempdir().unwrap();
     std::fs::rename(&statuses, kept.path().join("statuses")).unwrap();
-    let report = mspkpi::validate::validate(&d.into(), &Default::default())
+    let report = mspkpi::data::validate::validate(&d.into(), &Default::default())
         .await
         .unwrap();
     assert!(
@@ -1117,7 +1117,7 @@ async fn status_history_rules() {
         "part-bad.parquet",
         &[vec![s("Escalated"), s("urgent")], vec![s("New"), s("open")]],
     );
-    let report = mspkpi::validate::validate(&d.into(), &Default::default())
+    let report = mspkpi::data::validate::validate(&d.into(), &Default::default())
         .await
         .unwrap();
     let text = report.text();
@@ -1146,7 +1146,7 @@ async fn status_history_rules() {
         "part-late.parquet",
         &[vec![s("W3"), s("Closed"), ts("2026-10-26 09:30")]],
     );
-    let report = mspkpi::validate::validate(&d.into(), &Default::default())
+    let report = mspkpi::data::validate::validate(&d.into(), &Default::default())
         .await
         .unwrap();
     assert_eq!(

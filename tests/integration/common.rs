@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch};
 use arrow::datatypes::{Field, Schema};
-use mspkpi::generator::{self, Options};
+use mspkpi::sample::generator::{self, Options};
 use parquet::arrow::ArrowWriter;
 
 /// Writes one batch to a Parquet file, creating folders.
@@ -119,8 +119,8 @@ pub fn write_table(dir: &Path, table: &str, rows: &[Vec<Cell>]) {
 /// Writes rows of a canonical table to `dir/<table>/<file>`.
 pub fn write_table_file(dir: &Path, table: &str, file: &str, rows: &[Vec<Cell>]) {
     use arrow::array::*;
-    use mspkpi::schema::Kind;
-    let table = mspkpi::schema::table(table).unwrap();
+    use mspkpi::data::schema::Kind;
+    let table = mspkpi::data::schema::table(table).unwrap();
     let columns: Vec<ArrayRef> = table
         .columns
         .iter()
@@ -649,7 +649,7 @@ pub fn status_history_examples(dir: &Path) {
     write_table_file(dir, "tickets", "part-w.parquet", &tickets);
     write_table(dir, "ticket_status", &history);
     // The generator's statuses, which the histories above use.
-    let statuses: Vec<Vec<Cell>> = mspkpi::generator::STATUSES
+    let statuses: Vec<Vec<Cell>> = mspkpi::sample::generator::STATUSES
         .iter()
         .map(|(status, kind)| vec![s(status), s(kind)])
         .collect();

@@ -7,7 +7,7 @@ use arrow::array::{
     Array, AsArray, Int64Array, StringArray, TimestampMicrosecondArray, TimestampNanosecondArray,
 };
 use arrow::datatypes::{DataType, Int32Type, Int64Type, TimeUnit};
-use mspkpi::schema::TABLES;
+use mspkpi::data::schema::TABLES;
 use mspkpi::session::{self, EngineOptions};
 
 async fn f64_of(ctx: &datafusion::prelude::SessionContext, sql: &str) -> f64 {
@@ -160,9 +160,9 @@ fn the_same_seed_gives_identical_files() {
         assert!(x == y, "{file} differs between two runs with the same seed");
     }
     // A different seed gives different data.
-    mspkpi::generator::generate(
+    mspkpi::sample::generator::generate(
         b.path(),
-        &mspkpi::generator::Options {
+        &mspkpi::sample::generator::Options {
             clients: 10,
             tickets: 3_000,
             months: 6,

@@ -638,7 +638,7 @@ fn a_generated_connectwise_export_imports_back_to_the_same_history() {
     ]
     .map(String::from)
     .to_vec();
-    for (name, file) in mspkpi::psa_csv::FILES {
+    for (name, file) in mspkpi::sample::psa_csv::FILES {
         args.extend(["--source".to_string(), format!("{name}={csv}/{file}")]);
     }
     let run = mspkpi(&args.iter().map(String::as_str).collect::<Vec<_>>());

@@ -66,7 +66,7 @@ fn replace_section(text: &str, name: &str, body: &str) -> String {
 }
 
 fn sample(dir: &Path) {
-    mspkpi::generator::generate(dir, &mspkpi::commands::demo::sample_options()).unwrap();
+    mspkpi::sample::generator::generate(dir, &mspkpi::commands::demo::sample_options()).unwrap();
 }
 
 #[tokio::test]
@@ -76,7 +76,7 @@ async fn readme_sections_match_the_code() {
     sample(&data);
     let data_arg = data.to_str().unwrap();
 
-    let schema: String = mspkpi::schema::TABLES
+    let schema: String = mspkpi::data::schema::TABLES
         .iter()
         .map(|t| t.markdown() + "\n")
         .collect();

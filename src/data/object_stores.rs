@@ -16,7 +16,7 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use url::Url;
 
-use crate::location::Location;
+use crate::data::location::Location;
 
 /// The variables any one of which gives the S3 client its credentials (besides an
 /// EC2 instance role, found through the metadata service).

@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Normal, Poisson};
 
-use crate::schema::{self, PRIORITIES, Table};
+use crate::data::schema::{self, PRIORITIES, Table};
 use crate::write::StagedDir;
 
 const MICROS_PER_MINUTE: i64 = 60_000_000;

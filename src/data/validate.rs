@@ -1,7 +1,7 @@
 //! `mspkpi validate`: the schema and data-quality rules, each problem with its count
 //! and up to five example keys, errors and warnings apart.
 
-use crate::location::Location;
+use crate::data::location::Location;
 use std::collections::BTreeMap;
 
 use anyhow::Result;
@@ -10,8 +10,8 @@ use arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
-use crate::catalog::{self, TableSource};
-use crate::integrity;
+use crate::data::catalog::{self, TableSource};
+use crate::data::integrity;
 use crate::session::{self, EngineOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

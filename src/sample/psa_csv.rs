@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::location::Location;
+use crate::data::location::Location;
 use crate::session::{self, EngineOptions};
 
 /// The files written, each with the source name the connectwise preset reads it as.

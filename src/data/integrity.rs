@@ -24,8 +24,8 @@ use parquet::errors::ParquetError;
 use parquet::file::metadata::ColumnChunkMetaData;
 use parquet::file::statistics::Statistics;
 
-use crate::catalog::TableSource;
-use crate::location::Location;
+use crate::data::catalog::TableSource;
+use crate::data::location::Location;
 
 /// `MSPKPI_DEBUG=1` shows panic messages and backtraces, which are otherwise kept off
 /// the terminal.
@@ -243,7 +243,7 @@ pub fn check_file(table: &str, path: &Path) -> Option<DamagedFile> {
     let contained = |f: &dyn Fn() -> std::result::Result<(), String>| {
         catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(String::new()))
     };
-    let (file, metadata) = match crate::catalog::open_parquet(path) {
+    let (file, metadata) = match crate::data::catalog::open_parquet(path) {
         Ok(opened) => opened,
         Err(detail) => return damaged(None, None, detail),
     };
@@ -337,10 +337,10 @@ async fn check_location(table: String, file: Location) -> Option<DamagedFile> {
 /// An object's bytes in a temporary file, removed when dropped.
 async fn download(file: &Location) -> anyhow::Result<tempfile::NamedTempFile> {
     use std::io::Write;
-    let (store, path) = crate::object_stores::store_for(file)?;
+    let (store, path) = crate::data::object_stores::store_for(file)?;
     let mut stream = object_store::ObjectStoreExt::get(store.as_ref(), &path)
         .await
-        .map_err(|e| crate::object_stores::explain(e, "cannot read", file))?
+        .map_err(|e| crate::data::object_stores::explain(e, "cannot read", file))?
         .into_stream();
     let mut copy = tempfile::NamedTempFile::new().context("cannot create a temporary file")?;
     while let Some(chunk) = stream.next().await {

@@ -26,9 +26,9 @@ use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
-use crate::location::Location;
-use crate::object_stores;
-use crate::schema::{self, Kind, TABLES, Table};
+use crate::data::location::Location;
+use crate::data::object_stores;
+use crate::data::schema::{self, Kind, TABLES, Table};
 
 /// Where a table's data lives.
 #[derive(Debug, Clone)]
