@@ -61,8 +61,7 @@ def test_report_errors_are_python_exceptions(sample, tmp_path):
 
 
 def test_the_readme_example_runs(sample, tmp_path):
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme[readme.index("\n## Python\n"):]
+    section = (Path(__file__).resolve().parents[2] / "docs" / "python.md").read_text()
     example = section[section.index("```python\n") + len("```python\n"):]
     example = example[: example.index("```")]
     (tmp_path / "mspkpi-demo").mkdir()

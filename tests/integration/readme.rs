@@ -1,13 +1,14 @@
-//! The README's generated sections (schema, function reference, the ad-hoc SQL
-//! session, the report excerpt, the validate output) must match what the code
-//! produces. `MSPKPI_UPDATE_README=1 cargo test --test integration readme` rewrites them.
+//! The generated sections of the README and of `docs/` (the report excerpt, the
+//! schema, the function reference, the ad-hoc SQL session, the validate output) must
+//! match what the code produces. `MSPKPI_UPDATE_README=1 cargo test --test integration
+//! readme` rewrites them.
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::common::{Cell, copy_dir, date, s, write_table_file};
 
-const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The README's three questions of a service manager, on the demo sample.
 const SESSION: [(&str, &str); 3] = [
@@ -60,7 +61,7 @@ fn replace_section(text: &str, name: &str, body: &str) -> String {
     let start = format!("<!-- {name}:start -->\n");
     let end = format!("<!-- {name}:end -->");
     let (Some(i), Some(j)) = (text.find(&start), text.find(&end)) else {
-        panic!("README has no {name} markers");
+        panic!("no {name} markers");
     };
     format!("{}{start}{body}{}", &text[..i], &text[j..])
 }
@@ -118,7 +119,7 @@ async fn readme_sections_match_the_code() {
     let client = std::fs::read_to_string(out.path().join("2026-09/C0001.md")).unwrap();
     let excerpt: String = client
         .lines()
-        .take_while(|l| !l.starts_with("## Satisfaction"))
+        .take_while(|l| !l.starts_with("## Responsiveness"))
         .map(|l| format!("{l}\n"))
         .collect();
     let excerpt = format!("```markdown\n{excerpt}```\n");
@@ -167,23 +168,66 @@ async fn readme_sections_match_the_code() {
     let troubleshooting =
         format!("```console\n$ mspkpi validate --data broken-data\n{validate}```\n");
 
-    let current = std::fs::read_to_string(README).unwrap();
-    let mut updated = current.clone();
-    for (name, body) in [
-        ("schema", schema),
-        ("functions", functions),
-        ("sql-session", session),
-        ("report-excerpt", excerpt),
-        ("troubleshooting", troubleshooting),
+    let mut stale = Vec::new();
+    for (file, name, body) in [
+        ("README.md", "report-excerpt", excerpt),
+        ("docs/data.md", "schema", schema),
+        ("docs/functions.md", "functions", functions),
+        ("docs/sql.md", "sql-session", session),
+        ("docs/troubleshooting.md", "troubleshooting", troubleshooting),
     ] {
-        updated = replace_section(&updated, name, &body);
+        let path = Path::new(ROOT).join(file);
+        let current = std::fs::read_to_string(&path).unwrap();
+        let updated = replace_section(&current, name, &body);
+        if updated == current {
+            continue;
+        }
+        if std::env::var_os("MSPKPI_UPDATE_README").is_some() {
+            std::fs::write(&path, &updated).unwrap();
+        } else {
+            stale.push(format!("{file} ({name})"));
+        }
     }
-    if std::env::var_os("MSPKPI_UPDATE_README").is_some() {
-        std::fs::write(README, &updated).unwrap();
-    } else {
-        assert!(
-            current == updated,
-            "the README is out of date: run MSPKPI_UPDATE_README=1 cargo test --test integration readme and review the diff"
-        );
+    assert!(
+        stale.is_empty(),
+        "out of date: {}: run MSPKPI_UPDATE_README=1 cargo test --test integration readme and review the diff",
+        stale.join(", ")
+    );
+}
+
+/// The README is a front door: what it is, the two commands, a report excerpt, the
+/// layout and the links on its first screen; the reference lives in `docs/`, and every
+/// relative link of the README and the docs names a file that exists.
+#[test]
+fn the_readme_is_a_front_door_and_its_links_hold() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    assert!(lines.len() <= 300, "the README has {} lines", lines.len());
+    let first = lines[..60.min(lines.len())].join("\n");
+    for needed in [
+        "cargo run -- demo",
+        "cargo test --workspace",
+        "<!-- report-excerpt:end -->",
+        "udfs/",
+        "docs/functions.md",
+        "CONTRIBUTING.md",
+    ] {
+        assert!(first.contains(needed), "the first 60 lines lack {needed}");
+    }
+    let mut pages = vec![("".to_string(), readme.clone())];
+    for entry in std::fs::read_dir(Path::new(ROOT).join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        pages.push(("docs/".to_string(), std::fs::read_to_string(&path).unwrap()));
+    }
+    for (base, text) in pages {
+        for link in text.split("](").skip(1) {
+            let target = link.split(')').next().unwrap_or_default();
+            let file = target.split('#').next().unwrap_or_default();
+            if file.is_empty() || file.contains("://") || file.contains(' ') {
+                continue;
+            }
+            let path = Path::new(ROOT).join(&base).join(file);
+            assert!(path.exists(), "{base}: the link {target} names no file");
+        }
     }
 }
