@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use chrono_tz::Tz;
+use include_dir::{Dir, include_dir};
 
 use crate::data::schema::{TABLES, Table};
 use crate::saved_queries::header_entries;
@@ -19,36 +20,22 @@ pub enum Preset {
     Zendesk,
 }
 
-/// Mapping files the presets share: tables PSA exports lack (clients' time zones,
-/// calendars, MRR and onboarding dates; SLA targets) or that some PSAs keep elsewhere,
-/// read from CSV templates the user fills in. (table, SQL, template CSV.)
-const SHARED: [(&str, &str, &str); 4] = [
-    (
-        "clients",
-        include_str!("presets/clients.sql"),
-        include_str!("presets/clients.csv"),
-    ),
-    (
-        "sla_targets",
-        include_str!("presets/sla_targets.sql"),
-        include_str!("presets/sla_targets.csv"),
-    ),
-    (
-        "surveys",
-        include_str!("presets/surveys.sql"),
-        include_str!("presets/surveys.csv"),
-    ),
-    (
-        "time_entries",
-        include_str!("presets/time_entries.sql"),
-        include_str!("presets/time_entries.csv"),
-    ),
-];
+/// The presets' mapping files, built into the binary: a folder per preset of
+/// `<table>.sql` files, and beside them the files the presets share, for tables PSA
+/// exports lack (clients' time zones, calendars, MRR and onboarding dates; SLA
+/// targets) or that some PSAs keep elsewhere: `<table>.sql` with the CSV template
+/// (`<table>.csv`) the user fills in.
+static PRESETS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/src/import/presets");
 
-macro_rules! preset_files {
-    ($preset:literal: $($table:literal),+) => {
-        &[$(($table, include_str!(concat!("presets/", $preset, "/", $table, ".sql")))),+]
-    };
+/// The `.sql` files directly in `dir`, as (table, SQL), by table name.
+fn sql_files(dir: &'static Dir<'static>) -> Vec<(&'static str, &'static str)> {
+    let mut files: Vec<(&'static str, &'static str)> = dir
+        .files()
+        .filter(|f| f.path().extension().is_some_and(|x| x == "sql"))
+        .filter_map(|f| Some((f.path().file_stem()?.to_str()?, f.contents_utf8()?)))
+        .collect();
+    files.sort();
+    files
 }
 
 impl Preset {
@@ -69,31 +56,40 @@ impl Preset {
     }
 
     /// (canonical table, SQL) of the preset's own mapping files.
-    fn own_files(self) -> &'static [(&'static str, &'static str)] {
-        match self {
-            Preset::Connectwise => preset_files!("connectwise": "tickets", "time_entries"),
-            Preset::Autotask => preset_files!("autotask": "tickets", "time_entries"),
-            Preset::Halopsa => preset_files!("halopsa": "tickets", "time_entries"),
-            Preset::Zendesk => {
-                preset_files!("zendesk": "tickets", "surveys", "ticket_status", "statuses")
-            }
-        }
+    fn own_files(self) -> Vec<(&'static str, &'static str)> {
+        let mut files = PRESETS
+            .get_dir(self.name())
+            .map(sql_files)
+            .unwrap_or_default();
+        // In the canonical tables' order, the order their tables are mapped in.
+        files.sort_by_key(|(table, _)| TABLES.iter().position(|t| t.name == *table));
+        files
     }
 
     /// The shared mapping files the preset uses: those of the tables it has no file of
     /// its own for, with their templates.
-    fn shared_files(
-        self,
-    ) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
-        SHARED
-            .iter()
-            .filter(move |(table, _, _)| !self.own_files().iter().any(|(own, _)| own == table))
+    fn shared_files(self) -> Vec<(&'static str, &'static str, &'static str)> {
+        let own = self.own_files();
+        sql_files(&PRESETS)
+            .into_iter()
+            .filter(|(table, _)| !own.iter().any(|(o, _)| o == table))
+            .map(|(table, sql)| {
+                let template = PRESETS
+                    .get_file(format!("{table}.csv"))
+                    .and_then(|f| f.contents_utf8())
+                    .unwrap_or_default();
+                (table, sql, template)
+            })
+            .collect()
     }
 
     /// (canonical table, SQL) for each table the preset maps.
     fn files(self) -> Vec<(&'static str, &'static str)> {
-        let shared = self.shared_files().map(|(table, sql, _)| (*table, *sql));
-        self.own_files().iter().copied().chain(shared).collect()
+        let shared = self
+            .shared_files()
+            .into_iter()
+            .map(|(table, sql, _)| (table, sql));
+        self.own_files().into_iter().chain(shared).collect()
     }
 
     fn parse(text: &str) -> Option<Preset> {
@@ -270,7 +266,8 @@ pub fn print_mapping(preset: Preset, to: &Path) -> Result<Vec<PathBuf>> {
         .chain(
             preset
                 .shared_files()
-                .map(|(table, _, template)| (format!("{table}.csv"), *template)),
+                .into_iter()
+                .map(|(table, _, template)| (format!("{table}.csv"), template)),
         );
     let files: Vec<(PathBuf, &str)> = files.map(|(name, text)| (to.join(name), text)).collect();
     if let Some((existing, _)) = files.iter().find(|(path, _)| path.exists()) {
@@ -288,6 +285,49 @@ pub fn print_mapping(preset: Preset, to: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The embedded presets are the repository's folder (include_dir does not notice a
+    /// new file by itself), in the order their tables are mapped.
+    #[test]
+    fn the_embedded_presets_are_the_folder_in_table_order() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/import/presets");
+        for preset in Preset::ALL {
+            let mut on_disk: Vec<String> = std::fs::read_dir(folder.join(preset.name()))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            on_disk.sort();
+            let mut embedded: Vec<String> = preset
+                .own_files()
+                .iter()
+                .map(|(t, _)| format!("{t}.sql"))
+                .collect();
+            embedded.sort();
+            assert_eq!(embedded, on_disk, "{preset}");
+        }
+        let zendesk: Vec<&str> = Preset::Zendesk.files().iter().map(|(t, _)| *t).collect();
+        assert_eq!(
+            zendesk,
+            [
+                "tickets",
+                "surveys",
+                "ticket_status",
+                "statuses",
+                "clients",
+                "sla_targets",
+                "time_entries"
+            ]
+        );
+        let shared: Vec<&str> = Preset::Connectwise
+            .shared_files()
+            .iter()
+            .map(|(t, _, template)| {
+                assert!(template.contains(','), "{t}.csv");
+                *t
+            })
+            .collect();
+        assert_eq!(shared, ["clients", "sla_targets", "surveys"]);
+    }
 
     #[test]
     fn every_preset_parses_and_declares_its_sources() {

@@ -174,7 +174,11 @@ async fn readme_sections_match_the_code() {
         ("docs/data.md", "schema", schema),
         ("docs/functions.md", "functions", functions),
         ("docs/sql.md", "sql-session", session),
-        ("docs/troubleshooting.md", "troubleshooting", troubleshooting),
+        (
+            "docs/troubleshooting.md",
+            "troubleshooting",
+            troubleshooting,
+        ),
     ] {
         let path = Path::new(ROOT).join(file);
         let current = std::fs::read_to_string(&path).unwrap();
