@@ -6,7 +6,8 @@
 //!   in memory hold and what the running ones were given.
 //! - KPI queries run one at a time, the first ready one in file order, so that a
 //!   query fills the cores a model leaves idle without two queries competing.
-//! - On a cluster every KPI query waits for all the models: a run whose jobs
+//! - On a cluster the models run in waves (those ready when nothing runs start
+//!   together) and every KPI query waits for all of them: a run whose jobs
 //!   overlapped there when an executor was lost neither finished nor failed within
 //!   120 s, where one job at a time is rerun.
 //!
@@ -196,8 +197,10 @@ pub async fn run<'q>(
         let ready = |node: &Node| {
             !node.started && node.reads.iter().all(|r| registered.contains(&r.as_str()))
         };
+        // On a cluster, models start in waves: those ready when nothing runs.
         let ready_models: Vec<usize> = (0..nodes.len())
             .filter(|&i| nodes[i].query.scope == Scope::Model && ready(&nodes[i]))
+            .filter(|_| !on_cluster || running.is_empty())
             .collect();
         if !ready_models.is_empty() {
             let left = budget.map(|b| {

@@ -26,6 +26,7 @@ use parquet::file::statistics::Statistics;
 
 use crate::data::catalog::TableSource;
 use crate::data::location::Location;
+use mspkpi_udfs::KpiError;
 
 /// `MSPKPI_DEBUG=1` shows panic messages and backtraces, which are otherwise kept off
 /// the terminal.
@@ -88,9 +89,13 @@ pub async fn contain<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
 }
 
 /// Whether an error comes from reading or decoding data (or from a panic, which a
-/// damaged page can cause), rather than from the query, its plan or a KPI function.
+/// damaged page can cause), rather than from the query, its plan or a KPI function
+/// (a [`KpiError`] is a value the data holds, read as it was written).
 pub fn may_be_damaged_data(error: &anyhow::Error) -> bool {
     if crate::cluster::lost_executor(&format!("{error:#}")).is_some() {
+        return false;
+    }
+    if error.chain().any(|cause| KpiError::find(cause).is_some()) {
         return false;
     }
     error.chain().any(|cause| {
@@ -404,5 +409,28 @@ pub async fn guarded<T>(
     match contain(future).await {
         Ok(value) => Ok(value),
         Err(error) => Err(explain(error, sources).await),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value a KPI function rejects is the data as written, not damage: its files
+    /// are not checked again. An arrow or Parquet error may be damage.
+    #[test]
+    fn a_kpi_error_is_not_a_sign_of_damaged_data() {
+        let rejected = DataFusionError::from(KpiError::OutOfRange {
+            function: "nps".into(),
+            argument: "score".into(),
+            value: "11".into(),
+            expected: "from 0 to 10".into(),
+        });
+        let shared = DataFusionError::Shared(std::sync::Arc::new(rejected));
+        let error = anyhow::Error::new(shared).context("saved query satisfaction");
+        assert!(!may_be_damaged_data(&error));
+        let decoding =
+            DataFusionError::ParquetError(Box::new(ParquetError::General("bad page".into())));
+        assert!(may_be_damaged_data(&anyhow::Error::new(decoding)));
     }
 }

@@ -155,6 +155,8 @@ pub fn explain(error: object_store::Error, what: &str, location: &Location) -> a
         Location::Object(url) => url.host_str().unwrap_or_default().to_string(),
         Location::Local(_) => String::new(),
     };
+    // S3's error codes (NoSuchBucket, InvalidAccessKeyId) have no kind in
+    // object_store; permissions and authentication do.
     let plain = if text.contains("NoSuchBucket") {
         Some(format!("the bucket '{bucket}' does not exist"))
     } else if text.contains("169.254.169.254") && !CREDENTIAL_SOURCES.iter().any(|v| env_is_set(v))
@@ -163,15 +165,23 @@ pub fn explain(error: object_store::Error, what: &str, location: &Location) -> a
             "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the instance metadata service offered none)"
                 .to_string(),
         )
-    } else if text.contains("AccessDenied") || text.contains("403 Forbidden") {
-        Some(format!(
-            "access to the bucket '{bucket}' was denied: check the credentials and their permissions"
-        ))
-    } else if text.contains("InvalidAccessKeyId") || text.contains("SignatureDoesNotMatch") {
+    } else if text.contains("InvalidAccessKeyId")
+        || text.contains("SignatureDoesNotMatch")
+        || matches!(error, object_store::Error::Unauthenticated { .. })
+    {
+        // S3's error codes, which arrive in a 403's body, name the cause before the
+        // kind does: the credentials, not the permissions.
         Some(
             "the AWS credentials were refused (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
                 .to_string(),
         )
+    } else if matches!(error, object_store::Error::PermissionDenied { .. })
+        || text.contains("AccessDenied")
+        || text.contains("403 Forbidden")
+    {
+        Some(format!(
+            "access to the bucket '{bucket}' was denied: check the credentials and their permissions"
+        ))
     } else {
         None
     };

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use chrono_tz::Tz;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::{DataFusionError, SchemaError};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionContext, col, ident, lit};
 use futures::StreamExt;
@@ -374,11 +375,12 @@ async fn map_table(
     let frame = match ctx.sql(&file.sql).await {
         Ok(frame) => frame,
         Err(error) => {
+            let hint = planning_hint(&error, sources);
             let message = crate::error_message(&error.into());
             problems.add(
                 &file.origin,
                 line_of_error(file, &message),
-                planning_hint(&message, sources),
+                hint.map_or(message.clone(), |hint| format!("{message} ({hint})")),
                 None,
             );
             return Ok(0);
@@ -457,19 +459,26 @@ fn line_of_error(file: &MappingFile, message: &str) -> usize {
     file.line_of(named.unwrap_or("select"))
 }
 
-/// A planning error, with the source tables listed where a table was not found and a
+/// What to add to a planning error: the source tables where a table was not found, a
 /// reminder about quoting where a field was not.
-fn planning_hint(message: &str, sources: &[Source]) -> String {
-    if message.contains("not found") && message.contains("table") {
-        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
-        return format!("{message} (the sources given: {})", names.join(", "));
+fn planning_hint(error: &DataFusionError, sources: &[Source]) -> Option<String> {
+    match error.find_root() {
+        DataFusionError::SchemaError(schema_error, _)
+            if matches!(**schema_error, SchemaError::FieldNotFound { .. }) =>
+        {
+            Some(
+                "mixed-case names need double quotes: \"dateEntered\"; unquoted names are lowercased"
+                    .to_string(),
+            )
+        }
+        // DataFusion 55 gives a missing table no kind of its own: a plan error
+        // "table '...' not found".
+        DataFusionError::Plan(message) if message.starts_with("table ") && message.ends_with(" not found") => {
+            let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+            Some(format!("the sources given: {}", names.join(", ")))
+        }
+        _ => None,
     }
-    if message.contains("No field named") {
-        return format!(
-            "{message} (mixed-case names need double quotes: \"dateEntered\"; unquoted names are lowercased)"
-        );
-    }
-    message.to_string()
 }
 
 /// The first quoted value of an execution error (`Error parsing timestamp from

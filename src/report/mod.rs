@@ -29,6 +29,7 @@ use crate::run::{self, QueryResult};
 use crate::saved_queries::{self, SavedQuery};
 use crate::session::{self, EngineOptions};
 use crate::write::StagedDir;
+use mspkpi_udfs::KpiError;
 
 /// Output formats of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -135,10 +136,7 @@ async fn run_queries(
     })
     .await
     .map_err(|e| {
-        let text = format!("{e:#}");
-        // Values outside a function's domain, or (from a damaged page that still
-        // decodes) a time outside what a timestamp can hold.
-        if ["out of range", "is invalid", "calendar spec", "time zone", "representable"].iter().any(|t| text.contains(t)) {
+        if rejected_values(&e, engine.on_cluster()) {
             e.context(format!("the data has values the KPI functions reject: run `mspkpi validate --data {data}` to list them"))
         } else {
             e
@@ -153,6 +151,33 @@ async fn run_queries(
         targets,
         status_history,
     })
+}
+
+/// Whether a run failed on values of the data rather than on the query: a value
+/// outside a KPI function's domain (a [`KpiError`]), or, from a damaged page that
+/// still decodes, a time outside what a timestamp can hold.
+fn rejected_values(error: &anyhow::Error, on_cluster: bool) -> bool {
+    if error.chain().any(|cause| KpiError::find(cause).is_some()) {
+        return true;
+    }
+    let text = format!("{error:#}");
+    // Arrow gives an unrepresentable time no kind of its own.
+    if text.contains("representable") {
+        return true;
+    }
+    // A cluster sends its executors' errors back as text: KpiError's own wording.
+    on_cluster
+        && [
+            "is out of range (expected",
+            "is invalid (expected",
+            "invalid calendar spec",
+            "unknown time zone",
+            "must not be negative",
+            "unknown status kind",
+            "is before period_start",
+        ]
+        .iter()
+        .any(|t| text.contains(t))
 }
 
 /// Renders the reports of one period.

@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use datafusion_common::{DataFusionError, Result, exec_err};
 
 use crate::args::{MICROS_PER_DAY, MICROS_PER_MINUTE};
+use crate::error::KpiError;
 
 const MICROS_PER_WEEK: i64 = 7 * MICROS_PER_DAY;
 const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -31,7 +32,11 @@ pub struct Calendar {
 }
 
 fn spec_error(spec: &str, what: impl std::fmt::Display) -> DataFusionError {
-    DataFusionError::Execution(format!("invalid calendar spec '{spec}': {what}"))
+    KpiError::InvalidCalendar {
+        spec: spec.to_string(),
+        reason: what.to_string(),
+    }
+    .into()
 }
 
 fn parse_day(spec: &str, name: &str) -> Result<usize> {
@@ -402,10 +407,12 @@ impl Calendar {
     /// `start`. A target of 0 is `start` itself.
     pub fn deadline(&self, start: i64, target: i64) -> Result<i64> {
         if target < 0 {
-            return exec_err!(
-                "business_deadline: target minutes must not be negative, got {}",
-                target / MICROS_PER_MINUTE
-            );
+            return Err(KpiError::NegativeTarget {
+                function: "business_deadline".to_string(),
+                argument: "target minutes".to_string(),
+                value: target / MICROS_PER_MINUTE,
+            }
+            .into());
         }
         if self.always_open || target == 0 {
             return Ok(start.saturating_add(target));
@@ -471,8 +478,13 @@ pub fn offset_micros(zone: Tz, utc: i64) -> i64 {
 
 /// Parses an IANA zone name with an error that quotes it.
 pub fn parse_zone(function: &str, name: &str) -> Result<Tz> {
-    name.parse::<Tz>()
-        .map_err(|_| DataFusionError::Execution(format!("{function}: unknown time zone '{name}'")))
+    name.parse::<Tz>().map_err(|_| {
+        KpiError::UnknownTimeZone {
+            function: function.to_string(),
+            name: name.to_string(),
+        }
+        .into()
+    })
 }
 
 /// Days since the epoch of the first day of the month containing `day`.

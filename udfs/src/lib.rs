@@ -24,6 +24,7 @@
 pub mod aggregate;
 pub mod args;
 pub mod calendar;
+pub mod error;
 pub mod pauses;
 pub mod ratio;
 pub mod scalar;
@@ -36,6 +37,7 @@ use datafusion_expr::registry::FunctionRegistry;
 use datafusion_expr::{AggregateUDF, ScalarUDF};
 
 pub use calendar::Calendar;
+pub use error::KpiError;
 
 /// Every KPI aggregate function.
 pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {

@@ -1,10 +1,11 @@
 //! The SLA state of one ticket at a moment, shared by `sla_met` and `sla_compliance`.
 
 use arrow::datatypes::DataType;
-use datafusion_common::{Result, exec_err};
+use datafusion_common::Result;
 
 use crate::args::{MICROS_PER_MINUTE, coerce_integer, coerce_temporal, coerce_text};
 use crate::calendar::Calendar;
+use crate::error::KpiError;
 use crate::pauses::{coerce_pauses, unpaused_exceeds};
 
 /// The state at `as_of` (instants in UTC microseconds): `Some(true)` done within
@@ -39,7 +40,12 @@ pub fn sla_state(
 #[inline]
 pub fn target_micros(function: &str, target_minutes: i64) -> Result<i64> {
     if target_minutes < 0 {
-        return exec_err!("{function}: target_minutes must not be negative, got {target_minutes}");
+        return Err(KpiError::NegativeTarget {
+            function: function.to_string(),
+            argument: "target_minutes".to_string(),
+            value: target_minutes,
+        }
+        .into());
     }
     Ok(target_minutes.saturating_mul(MICROS_PER_MINUTE))
 }

@@ -5,13 +5,14 @@ use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::{DataType, Date32Type, Float64Type};
 use arrow::util::display::array_value_to_string;
-use datafusion_common::{Result, ScalarValue, exec_err, internal_datafusion_err, internal_err};
+use datafusion_common::{Result, ScalarValue, internal_datafusion_err, internal_err};
 use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
 use crate::args::{
     RowValue, Same, check_arity, coerce_date, constant_micros, raw_ticks, temporal_as_micros,
 };
+use crate::error::KpiError;
 use crate::ratio::{
     RatioAggregate, RatioFunction, RatioKernel, find_selected, first_selected, for_each_row,
     keys_for,
@@ -284,9 +285,13 @@ impl RatioKernel for ChurnKernel {
             mrr.and_then(|mrr| find_selected(mrr, selection, |amount| !valid_mrr(amount)));
         if let Some(row) = bad_mrr {
             let value = array_value_to_string(&args[2], row).unwrap_or_default();
-            return exec_err!(
-                "{function}: mrr {value} is invalid (expected an amount from 0 to 1e13)"
-            );
+            return Err(KpiError::InvalidAmount {
+                function: function.to_string(),
+                argument: "mrr".to_string(),
+                value,
+                expected: "an amount from 0 to 1e13".to_string(),
+            }
+            .into());
         }
         let reversed = match self.dates {
             DateRepr::Days => {
@@ -341,11 +346,12 @@ impl RatioKernel for ChurnKernel {
             }
         };
         match reversed {
-            Some(row) => exec_err!(
-                "{function}: period_end {} is before period_start {}",
-                array_value_to_string(&args[end], row).unwrap_or_default(),
-                array_value_to_string(&args[start], row).unwrap_or_default()
-            ),
+            Some(row) => Err(KpiError::ReversedPeriod {
+                function: function.to_string(),
+                start: array_value_to_string(&args[start], row).unwrap_or_default(),
+                end: array_value_to_string(&args[end], row).unwrap_or_default(),
+            }
+            .into()),
             None => Ok(()),
         }
     }

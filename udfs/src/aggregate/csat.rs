@@ -56,9 +56,15 @@ impl RatioKernel for CsatKernel {
         keys: &[K],
         add: F,
     ) -> Result<()> {
-        score_contributions("csat", &args[0], selection, keys, 1..=5, add, |score| {
-            (score >= 4) as i64
-        })
+        score_contributions(
+            ("csat", "score"),
+            &args[0],
+            selection,
+            keys,
+            1..=5,
+            add,
+            |score| (score >= 4) as i64,
+        )
     }
 
     fn required_args(&self) -> &[usize] {

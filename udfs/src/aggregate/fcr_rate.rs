@@ -66,7 +66,7 @@ impl RatioKernel for FcrRateKernel {
         mut add: F,
     ) -> Result<()> {
         score_contributions(
-            "fcr_rate",
+            ("fcr_rate", "contacts"),
             &args[0],
             selection,
             keys,
@@ -90,7 +90,7 @@ impl RatioKernel for FcrRateKernel {
             return Ok(());
         }
         score_contributions(
-            "fcr_rate",
+            ("fcr_rate", "contacts"),
             &args[0],
             Some(&reopened_rows),
             keys,

@@ -60,11 +60,19 @@ impl RatioKernel for NpsKernel {
         keys: &[K],
         add: F,
     ) -> Result<()> {
-        score_contributions("nps", &args[0], selection, keys, 0..=10, add, |score| {
-            // A table look-up takes fewer instructions than two comparisons. Scores
-            // are checked to be 0 to 10 first; the mask only spares a bounds check.
-            SCORE_NUMERATOR[(score & 15) as usize]
-        })
+        score_contributions(
+            ("nps", "score"),
+            &args[0],
+            selection,
+            keys,
+            0..=10,
+            add,
+            |score| {
+                // A table look-up takes fewer instructions than two comparisons. Scores
+                // are checked to be 0 to 10 first; the mask only spares a bounds check.
+                SCORE_NUMERATOR[(score & 15) as usize]
+            },
+        )
     }
 
     fn required_args(&self) -> &[usize] {

@@ -6,8 +6,9 @@ use std::ops::RangeInclusive;
 use arrow::array::ArrayRef;
 use arrow::buffer::BooleanBuffer;
 use arrow::util::display::array_value_to_string;
-use datafusion_common::{Result, exec_err};
+use datafusion_common::Result;
 
+use crate::error::KpiError;
 use crate::ratio::{find_selected, for_each_weighted, keys_for};
 use crate::with_integer_values;
 
@@ -57,7 +58,7 @@ fn outside<T: AsI64>(min: i64, max: i64) -> impl Fn(T) -> bool + Copy {
 /// Adds `(numerator(value), 1)` for every selected row whose value is in `valid`;
 /// a selected value outside it is an error naming the function.
 pub fn score_contributions<K: Copy, F: FnMut(K, i64, i64)>(
-    function: &str,
+    (function, argument): (&str, &str),
     array: &ArrayRef,
     selection: Option<&BooleanBuffer>,
     keys: &[K],
@@ -79,7 +80,13 @@ pub fn score_contributions<K: Copy, F: FnMut(K, i64, i64)>(
         } else {
             format!("from {min} to {max}")
         };
-        return exec_err!("{function}: value {value} is out of range (expected {range})");
+        return Err(KpiError::OutOfRange {
+            function: function.to_string(),
+            argument: argument.to_string(),
+            value,
+            expected: range,
+        }
+        .into());
     }
     with_integer_values!(array, function, |values| {
         let keys = keys_for(keys, values.len())?;

@@ -32,6 +32,7 @@ use datafusion_expr::{
 use datafusion_macros::user_doc;
 
 use crate::args::{check_arity, coerce_temporal, coerce_text, temporal_as_micros, utc_micros_type};
+use crate::error::KpiError;
 use crate::pauses::{OPEN, pause_fields, pauses_type};
 
 /// What a status means for the SLA clocks.
@@ -54,9 +55,11 @@ impl StatusKind {
             "paused" => Ok(Self::Paused),
             "resolved" => Ok(Self::Resolved),
             "closed" => Ok(Self::Closed),
-            other => exec_err!(
-                "{function}: unknown status kind '{other}' (expected open, paused, resolved or closed)"
-            ),
+            other => Err(KpiError::UnknownStatusKind {
+                function: function.to_string(),
+                value: other.to_string(),
+            }
+            .into()),
         }
     }
 

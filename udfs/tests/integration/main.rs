@@ -2,6 +2,7 @@
 //! binary links DataFusion; one instead of three keeps the build's time and disk down).
 
 mod calendar_properties;
+mod errors;
 mod groups_accumulator;
 mod pauses;
 mod properties;
