@@ -21,10 +21,14 @@
 //! the function's arguments, so the functions also work unchanged on a distributed
 //! engine that registers them by name.
 
+#[macro_use]
+mod macros;
+
 pub mod aggregate;
 pub mod args;
 pub mod calendar;
 pub mod error;
+pub mod expr_fn;
 pub mod pauses;
 pub mod ratio;
 pub mod scalar;

@@ -1,12 +1,11 @@
 use std::hint::select_unpredictable;
-use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::{DataType, Date32Type, Float64Type};
 use arrow::util::display::array_value_to_string;
 use datafusion_common::{Result, ScalarValue, internal_datafusion_err, internal_err};
-use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
+use datafusion_expr::{Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
 use crate::args::{
@@ -58,11 +57,7 @@ impl Default for ChurnRate {
     }
 }
 
-pub fn churn_rate_udaf() -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(RatioAggregate(
-        ChurnRate::default(),
-    )))
-}
+udaf_singleton!(churn_rate_udaf, RatioAggregate(ChurnRate::default(),));
 
 /// Churn over clients, counted (`churn_rate`) or weighted by MRR in cents
 /// (`revenue_churn_rate`, whose arguments carry `mrr` third).

@@ -1,15 +1,10 @@
-use std::sync::Arc;
+use std::ops::RangeInclusive;
 
-use arrow::array::ArrayRef;
-use arrow::buffer::BooleanBuffer;
-use arrow::datatypes::DataType;
-use datafusion_common::{Result, ScalarValue};
-use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
+use datafusion_expr::{Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
-use super::score::score_contributions;
-use crate::args::{check_arity, coerce_integer};
-use crate::ratio::{RatioAggregate, RatioFunction, RatioKernel};
+use super::score::{Scale, ScoreFunction};
+use crate::ratio::RatioAggregate;
 
 #[user_doc(
     doc_section(label = "MSP KPI Functions"),
@@ -41,59 +36,27 @@ impl Default for Csat {
     }
 }
 
-pub fn csat_udaf() -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(RatioAggregate(Csat::default())))
-}
+udaf_singleton!(csat_udaf, RatioAggregate(Csat::default()));
 
-#[derive(Debug)]
+/// The 1..5 scale: a 4 or a 5 adds 1.
+#[derive(Debug, Default, Clone, Copy)]
 pub struct CsatKernel;
 
-impl RatioKernel for CsatKernel {
-    fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
-        &self,
-        args: &[ArrayRef],
-        selection: Option<&BooleanBuffer>,
-        keys: &[K],
-        add: F,
-    ) -> Result<()> {
-        score_contributions(
-            ("csat", "score"),
-            &args[0],
-            selection,
-            keys,
-            1..=5,
-            add,
-            |score| (score >= 4) as i64,
-        )
-    }
+impl Scale for CsatKernel {
+    const FUNCTION: &'static str = "csat";
+    const RANGE: RangeInclusive<i64> = 1..=5;
 
-    fn required_args(&self) -> &[usize] {
-        &[0]
+    #[inline(always)]
+    fn numerator(score: i64) -> i64 {
+        (score >= 4) as i64
     }
 }
 
-impl RatioFunction for Csat {
-    type Kernel = CsatKernel;
-
-    fn name(&self) -> &'static str {
-        "csat"
-    }
+impl ScoreFunction for Csat {
+    type Scale = CsatKernel;
 
     fn signature(&self) -> &Signature {
         &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        check_arity("csat", arg_types, &[1])?;
-        Ok(vec![coerce_integer("csat", "score", &arg_types[0])?])
-    }
-
-    fn kernel(
-        &self,
-        _arg_types: &[DataType],
-        _constants: &[Option<ScalarValue>],
-    ) -> Result<CsatKernel> {
-        Ok(CsatKernel)
     }
 
     fn documentation(&self) -> Option<&Documentation> {

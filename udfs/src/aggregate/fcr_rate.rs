@@ -1,10 +1,8 @@
-use std::sync::Arc;
-
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::DataType;
 use datafusion_common::{Result, ScalarValue};
-use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
+use datafusion_expr::{Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
 use super::score::score_contributions;
@@ -45,11 +43,7 @@ impl Default for FcrRate {
     }
 }
 
-pub fn fcr_rate_udaf() -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(RatioAggregate(
-        FcrRate::default(),
-    )))
-}
+udaf_singleton!(fcr_rate_udaf, RatioAggregate(FcrRate::default(),));
 
 #[derive(Debug)]
 pub struct FcrRateKernel {

@@ -5,6 +5,6 @@ pub mod csat;
 pub mod fcr_rate;
 pub mod nps;
 pub mod revenue_churn_rate;
-mod score;
+pub mod score;
 pub mod sla_compliance;
 pub mod status_history;

@@ -1,15 +1,10 @@
-use std::sync::Arc;
+use std::ops::RangeInclusive;
 
-use arrow::array::ArrayRef;
-use arrow::buffer::BooleanBuffer;
-use arrow::datatypes::DataType;
-use datafusion_common::{Result, ScalarValue};
-use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
+use datafusion_expr::{Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
-use super::score::score_contributions;
-use crate::args::{check_arity, coerce_integer};
-use crate::ratio::{RatioAggregate, RatioFunction, RatioKernel};
+use super::score::{Scale, ScoreFunction};
+use crate::ratio::RatioAggregate;
 
 #[user_doc(
     doc_section(label = "MSP KPI Functions"),
@@ -41,67 +36,33 @@ impl Default for Nps {
     }
 }
 
-pub fn nps_udaf() -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(RatioAggregate(Nps::default())))
-}
+udaf_singleton!(nps_udaf, RatioAggregate(Nps::default()));
 
-#[derive(Debug)]
+/// The 0..10 scale: a promoter (9-10) adds 1, a passive (7-8) 0, a detractor (0-6) -1.
+#[derive(Debug, Default, Clone, Copy)]
 pub struct NpsKernel;
 
 /// Each score's numerator: -1 for a detractor (0-6), 0 for a passive (7-8), 1 for a
 /// promoter (9-10).
 const SCORE_NUMERATOR: [i64; 16] = [-1, -1, -1, -1, -1, -1, -1, 0, 0, 1, 1, 0, 0, 0, 0, 0];
 
-impl RatioKernel for NpsKernel {
-    fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
-        &self,
-        args: &[ArrayRef],
-        selection: Option<&BooleanBuffer>,
-        keys: &[K],
-        add: F,
-    ) -> Result<()> {
-        score_contributions(
-            ("nps", "score"),
-            &args[0],
-            selection,
-            keys,
-            0..=10,
-            add,
-            |score| {
-                // A table look-up takes fewer instructions than two comparisons. Scores
-                // are checked to be 0 to 10 first; the mask only spares a bounds check.
-                SCORE_NUMERATOR[(score & 15) as usize]
-            },
-        )
-    }
+impl Scale for NpsKernel {
+    const FUNCTION: &'static str = "nps";
+    const RANGE: RangeInclusive<i64> = 0..=10;
 
-    fn required_args(&self) -> &[usize] {
-        &[0]
+    #[inline(always)]
+    fn numerator(score: i64) -> i64 {
+        // A table look-up takes fewer instructions than two comparisons. Scores are
+        // checked to be 0 to 10 first; the mask only spares a bounds check.
+        SCORE_NUMERATOR[(score & 15) as usize]
     }
 }
 
-impl RatioFunction for Nps {
-    type Kernel = NpsKernel;
-
-    fn name(&self) -> &'static str {
-        "nps"
-    }
+impl ScoreFunction for Nps {
+    type Scale = NpsKernel;
 
     fn signature(&self) -> &Signature {
         &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        check_arity("nps", arg_types, &[1])?;
-        Ok(vec![coerce_integer("nps", "score", &arg_types[0])?])
-    }
-
-    fn kernel(
-        &self,
-        _arg_types: &[DataType],
-        _constants: &[Option<ScalarValue>],
-    ) -> Result<NpsKernel> {
-        Ok(NpsKernel)
     }
 
     fn documentation(&self) -> Option<&Documentation> {

@@ -1,8 +1,6 @@
-use std::sync::Arc;
-
 use arrow::datatypes::DataType;
 use datafusion_common::{Result, ScalarValue, plan_err};
-use datafusion_expr::{AggregateUDF, Documentation, Signature, Volatility};
+use datafusion_expr::{Documentation, Signature, Volatility};
 use datafusion_macros::user_doc;
 
 use super::churn_rate::{ChurnKernel, coerce_churn_dates};
@@ -47,11 +45,10 @@ impl Default for RevenueChurnRate {
     }
 }
 
-pub fn revenue_churn_rate_udaf() -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(RatioAggregate(
-        RevenueChurnRate::default(),
-    )))
-}
+udaf_singleton!(
+    revenue_churn_rate_udaf,
+    RatioAggregate(RevenueChurnRate::default(),)
+);
 
 const NAME: &str = "revenue_churn_rate";
 

@@ -1,15 +1,22 @@
 //! The kernel shared by the aggregates of one integer column (`nps`, `csat`,
-//! `fcr_rate`): each answered row adds its own numerator and 1 to the denominator.
+//! `fcr_rate`): each answered row adds its own numerator and 1 to the denominator;
+//! and the one implementation of the survey-score aggregates, which differ only in
+//! their [`Scale`].
 
+use std::fmt::Debug;
+use std::hash::Hash;
 use std::ops::RangeInclusive;
 
 use arrow::array::ArrayRef;
 use arrow::buffer::BooleanBuffer;
+use arrow::datatypes::DataType;
 use arrow::util::display::array_value_to_string;
-use datafusion_common::Result;
+use datafusion_common::{Result, ScalarValue};
+use datafusion_expr::{Documentation, Signature};
 
+use crate::args::{check_arity, coerce_integer};
 use crate::error::KpiError;
-use crate::ratio::{find_selected, for_each_weighted, keys_for};
+use crate::ratio::{RatioFunction, RatioKernel, find_selected, for_each_weighted, keys_for};
 use crate::with_integer_values;
 
 /// Native integers read as i64 without a per-batch widening copy.
@@ -95,4 +102,75 @@ pub fn score_contributions<K: Copy, F: FnMut(K, i64, i64)>(
         })
     });
     Ok(())
+}
+
+/// A survey score's scale: the function it belongs to, the answers it accepts and what
+/// each answer adds to the numerator (the denominator counts every answer). A scale is
+/// the kernel of its aggregate.
+pub trait Scale: Debug + Default + Send + Sync + 'static {
+    const FUNCTION: &'static str;
+    const RANGE: RangeInclusive<i64>;
+    fn numerator(score: i64) -> i64;
+}
+
+impl<S: Scale> RatioKernel for S {
+    fn contribute<K: Copy, F: FnMut(K, i64, i64)>(
+        &self,
+        args: &[ArrayRef],
+        selection: Option<&BooleanBuffer>,
+        keys: &[K],
+        add: F,
+    ) -> Result<()> {
+        score_contributions(
+            (S::FUNCTION, "score"),
+            &args[0],
+            selection,
+            keys,
+            S::RANGE,
+            add,
+            S::numerator,
+        )
+    }
+
+    fn required_args(&self) -> &[usize] {
+        &[0]
+    }
+}
+
+/// A survey-score aggregate (`nps`, `csat`): one `score` argument of any integer
+/// type, read on its scale. The function's own part is its scale and its docs.
+pub trait ScoreFunction: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
+    type Scale: Scale;
+    fn signature(&self) -> &Signature;
+    fn documentation(&self) -> Option<&Documentation>;
+}
+
+impl<F: ScoreFunction> RatioFunction for F {
+    type Kernel = F::Scale;
+
+    fn name(&self) -> &'static str {
+        F::Scale::FUNCTION
+    }
+
+    fn signature(&self) -> &Signature {
+        ScoreFunction::signature(self)
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let name = F::Scale::FUNCTION;
+        check_arity(name, arg_types, &[1])?;
+        Ok(vec![coerce_integer(name, "score", &arg_types[0])?])
+    }
+
+    fn kernel(
+        &self,
+        _arg_types: &[DataType],
+        _constants: &[Option<ScalarValue>],
+    ) -> Result<F::Scale> {
+        Ok(F::Scale::default())
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        ScoreFunction::documentation(self)
+    }
 }

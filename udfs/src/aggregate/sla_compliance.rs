@@ -8,7 +8,7 @@ use arrow::datatypes::{
 };
 use datafusion_common::{Result, ScalarValue};
 use datafusion_expr::function::AggregateFunctionSimplification;
-use datafusion_expr::{AggregateUDF, Documentation, Expr, Signature, Volatility};
+use datafusion_expr::{Documentation, Expr, Signature, Volatility};
 use datafusion_macros::user_doc;
 
 use crate::args::{
@@ -78,11 +78,10 @@ impl Default for SlaCompliance {
     }
 }
 
-pub fn sla_compliance_udaf() -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(RatioAggregate(
-        SlaCompliance::default(),
-    )))
-}
+udaf_singleton!(
+    sla_compliance_udaf,
+    RatioAggregate(SlaCompliance::default(),)
+);
 
 /// Where business time comes from in the five-argument form.
 #[derive(Debug)]

@@ -26,8 +26,8 @@ use datafusion_common::{Result, ScalarValue, exec_err, internal_err};
 use datafusion_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion_expr::utils::{AggregateOrderSensitivity, format_state_name};
 use datafusion_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator,
-    ReversedUDAF, Signature, Volatility,
+    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, ReversedUDAF,
+    Signature, Volatility,
 };
 use datafusion_macros::user_doc;
 
@@ -909,29 +909,22 @@ macro_rules! status_function_defaults {
 }
 status_function_defaults!(SlaPauses, FirstResolvedAt, FirstReopenedAt, StatusSummary);
 
-pub fn sla_pauses_udaf() -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(StatusAggregate(
-        SlaPauses::default(),
-    )))
-}
+udaf_singleton!(sla_pauses_udaf, StatusAggregate(SlaPauses::default(),));
 
-pub fn first_resolved_at_udaf() -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(StatusAggregate(
-        FirstResolvedAt::default(),
-    )))
-}
+udaf_singleton!(
+    first_resolved_at_udaf,
+    StatusAggregate(FirstResolvedAt::default(),)
+);
 
-pub fn first_reopened_at_udaf() -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(StatusAggregate(
-        FirstReopenedAt::default(),
-    )))
-}
+udaf_singleton!(
+    first_reopened_at_udaf,
+    StatusAggregate(FirstReopenedAt::default(),)
+);
 
-pub fn status_summary_udaf() -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(StatusAggregate(
-        StatusSummary::default(),
-    )))
-}
+udaf_singleton!(
+    status_summary_udaf,
+    StatusAggregate(StatusSummary::default(),)
+);
 
 /// The fields of [`status_summary`](status_summary_udaf)'s struct.
 pub fn summary_fields() -> Fields {

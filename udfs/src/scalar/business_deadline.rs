@@ -4,8 +4,7 @@ use arrow::array::{Array, TimestampMicrosecondArray};
 use arrow::datatypes::DataType;
 use datafusion_common::Result;
 use datafusion_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion_macros::user_doc;
 
@@ -53,9 +52,7 @@ impl Default for BusinessDeadline {
     }
 }
 
-pub fn business_deadline_udf() -> Arc<ScalarUDF> {
-    Arc::new(ScalarUDF::new_from_impl(BusinessDeadline::default()))
-}
+udf_singleton!(business_deadline_udf, BusinessDeadline::default());
 
 impl ScalarUDFImpl for BusinessDeadline {
     fn name(&self) -> &str {

@@ -5,8 +5,7 @@ use arrow::buffer::NullBuffer;
 use arrow::datatypes::DataType;
 use datafusion_common::Result;
 use datafusion_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion_macros::user_doc;
 
@@ -56,9 +55,7 @@ impl Default for BusinessMinutes {
     }
 }
 
-pub fn business_minutes_udf() -> Arc<ScalarUDF> {
-    Arc::new(ScalarUDF::new_from_impl(BusinessMinutes::default()))
-}
+udf_singleton!(business_minutes_udf, BusinessMinutes::default());
 
 impl ScalarUDFImpl for BusinessMinutes {
     fn name(&self) -> &str {

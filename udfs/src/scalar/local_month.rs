@@ -6,8 +6,7 @@ use arrow::datatypes::DataType;
 use chrono_tz::Tz;
 use datafusion_common::Result;
 use datafusion_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion_macros::user_doc;
 
@@ -53,9 +52,7 @@ impl Default for LocalMonth {
     }
 }
 
-pub fn local_month_udf() -> Arc<ScalarUDF> {
-    Arc::new(ScalarUDF::new_from_impl(LocalMonth::default()))
-}
+udf_singleton!(local_month_udf, LocalMonth::default());
 
 const FIRST_YEAR: i64 = 1970;
 const MONTHS: usize = 12 * 150;

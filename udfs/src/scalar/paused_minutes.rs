@@ -1,10 +1,7 @@
-use std::sync::Arc;
-
 use arrow::datatypes::DataType;
 use datafusion_common::Result;
 use datafusion_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion_macros::user_doc;
 
@@ -45,9 +42,7 @@ impl Default for PausedMinutes {
     }
 }
 
-pub fn paused_minutes_udf() -> Arc<ScalarUDF> {
-    Arc::new(ScalarUDF::new_from_impl(PausedMinutes::default()))
-}
+udf_singleton!(paused_minutes_udf, PausedMinutes::default());
 
 impl ScalarUDFImpl for PausedMinutes {
     fn name(&self) -> &str {

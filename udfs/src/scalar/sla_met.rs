@@ -4,8 +4,7 @@ use arrow::array::BooleanArray;
 use arrow::datatypes::DataType;
 use datafusion_common::Result;
 use datafusion_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion_macros::user_doc;
 
@@ -59,9 +58,7 @@ impl Default for SlaMet {
     }
 }
 
-pub fn sla_met_udf() -> Arc<ScalarUDF> {
-    Arc::new(ScalarUDF::new_from_impl(SlaMet::default()))
-}
+udf_singleton!(sla_met_udf, SlaMet::default());
 
 impl ScalarUDFImpl for SlaMet {
     fn name(&self) -> &str {

@@ -3,6 +3,7 @@
 
 mod calendar_properties;
 mod errors;
+mod expr_fn;
 mod groups_accumulator;
 mod pauses;
 mod properties;
