@@ -539,7 +539,14 @@ pub async fn validate(dir: &Location, engine: &EngineOptions) -> Result<Validati
         let calendars = invalid_texts(
             &ctx,
             "SELECT calendar, count(*) FROM clients GROUP BY calendar",
-            |c| mspkpi_udfs::Calendar::parse(c).err().map(|e| e.to_string()),
+            |c| {
+                mspkpi_udfs::Calendar::parse(c).err().map(|e| {
+                    match mspkpi_udfs::KpiError::find(&e) {
+                        Some(rejected) => rejected.to_string(),
+                        None => e.to_string(),
+                    }
+                })
+            },
         )
         .await?;
         let file = where_of("clients");
