@@ -464,7 +464,9 @@ impl Models {
 
     /// Bytes the in-memory models hold.
     pub fn held(&self) -> usize {
-        self.models()
+        self.kept
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter(|m| m.storage == Storage::Memory)
             .map(|m| m.bytes)

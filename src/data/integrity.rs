@@ -95,7 +95,7 @@ pub fn may_be_damaged_data(error: &anyhow::Error) -> bool {
     if crate::cluster::lost_executor(&format!("{error:#}")).is_some() {
         return false;
     }
-    if error.chain().any(|cause| KpiError::find(cause).is_some()) {
+    if KpiError::find(error.as_ref()).is_some() {
         return false;
     }
     error.chain().any(|cause| {

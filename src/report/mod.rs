@@ -157,7 +157,7 @@ async fn run_queries(
 /// outside a KPI function's domain (a [`KpiError`]), or, from a damaged page that
 /// still decodes, a time outside what a timestamp can hold.
 fn rejected_values(error: &anyhow::Error, on_cluster: bool) -> bool {
-    if error.chain().any(|cause| KpiError::find(cause).is_some()) {
+    if KpiError::find(error.as_ref()).is_some() {
         return true;
     }
     let text = format!("{error:#}");
@@ -165,19 +165,8 @@ fn rejected_values(error: &anyhow::Error, on_cluster: bool) -> bool {
     if text.contains("representable") {
         return true;
     }
-    // A cluster sends its executors' errors back as text: KpiError's own wording.
-    on_cluster
-        && [
-            "is out of range (expected",
-            "is invalid (expected",
-            "invalid calendar spec",
-            "unknown time zone",
-            "must not be negative",
-            "unknown status kind",
-            "is before period_start",
-        ]
-        .iter()
-        .any(|t| text.contains(t))
+    // A cluster sends its executors' errors back as text.
+    on_cluster && KpiError::described_in(&text)
 }
 
 /// Renders the reports of one period.
@@ -323,7 +312,7 @@ impl Page<'_> {
             self.targets,
             self.status_history,
         )?;
-        let row = views::IndexRow::new(&view, self.results.catalogue);
+        let row = views::IndexRow::new(&view, &self.results.index_columns);
         // One conversion for every format.
         let context = Value::from_serialize(&view);
         for &format in self.formats {

@@ -37,6 +37,8 @@ pub struct Results<'a> {
     by_name: HashMap<&'a str, &'a QueryResult>,
     by_section: HashMap<Section, &'a QueryResult>,
     pub catalogue: &'a [Kpi],
+    /// The index's columns, left to right (found once, read for every client).
+    pub index_columns: Vec<&'a Kpi>,
 }
 
 impl<'a> Results<'a> {
@@ -51,6 +53,7 @@ impl<'a> Results<'a> {
             by_name: results.iter().map(|r| (r.query.name.as_str(), r)).collect(),
             by_section,
             catalogue,
+            index_columns: kpi::index_columns(catalogue),
         }
     }
 
@@ -501,7 +504,7 @@ pub struct IndexRow {
 }
 
 impl IndexRow {
-    pub fn new(view: &ClientView, catalogue: &[Kpi]) -> Self {
+    pub fn new(view: &ClientView, columns: &[&Kpi]) -> Self {
         let mut row = Self {
             name: view.client.name.clone(),
             id: view.client.id.clone(),
@@ -510,7 +513,7 @@ impl IndexRow {
             by_key: BTreeMap::new(),
             sort_key: None,
         };
-        for kpi in kpi::index_columns(catalogue) {
+        for kpi in columns {
             let k = view.kpi.get(&kpi.key);
             let value = k.map(|v| v.value.clone()).unwrap_or_default();
             let raw = k.and_then(|v| v.raw);
@@ -648,8 +651,9 @@ pub fn index(
     Ok(IndexView {
         period: PeriodView::new(period),
         page_header: format!("Client reports, {}", period_title(period)),
-        columns: kpi::index_columns(results.catalogue)
-            .into_iter()
+        columns: results
+            .index_columns
+            .iter()
             .map(|k| IndexHeading {
                 key: k.key.clone(),
                 label: k

@@ -60,6 +60,22 @@ impl KpiError {
         }
     }
 
+    /// Whether a message that lost its type (a cluster's error, sent back as text)
+    /// is one of these: their wording, kept beside [`fmt::Display`]'s.
+    pub fn described_in(text: &str) -> bool {
+        [
+            "is out of range (expected",
+            "is invalid (expected",
+            "must not be negative, got",
+            "is before period_start",
+            "unknown status kind '",
+            "invalid calendar spec '",
+            "unknown time zone '",
+        ]
+        .iter()
+        .any(|marker| text.contains(marker))
+    }
+
     /// The `KpiError` an error carries, through DataFusion's and arrow's wrappers.
     pub fn find<'a>(error: &'a (dyn Error + 'static)) -> Option<&'a KpiError> {
         let mut cause: Option<&(dyn Error + 'static)> = Some(error);
