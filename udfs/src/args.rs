@@ -5,14 +5,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, downcast_integer_array};
 use arrow::buffer::ScalarBuffer;
 use arrow::datatypes::{
-    DataType, Date32Type, Date64Type, Int8Type, Int16Type, Int32Type, Int64Type, Schema, TimeUnit,
+    ArrowNativeType, DataType, Date32Type, Date64Type, Int64Type, Schema, TimeUnit,
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    TimestampSecondType,
 };
-use datafusion_common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion_common::{
+    DataFusionError, Result, ScalarValue, exec_datafusion_err, exec_err, plan_err,
+};
 use datafusion_expr::ColumnarValue;
 use datafusion_expr::function::AccumulatorArgs;
 
@@ -77,80 +79,24 @@ pub fn check_arity(function: &str, arg_types: &[DataType], allowed: &[usize]) ->
     }
 }
 
-/// Runs `$body` with `$values` bound to the native value slice of an integer array.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! with_integer_values {
-    ($array:expr, $function:expr, |$values:ident| $body:expr) => {{
-        use arrow::array::AsArray as _;
-        use arrow::datatypes::*;
-        let array: &arrow::array::ArrayRef = $array;
-        match array.data_type() {
-            DataType::Int8 => {
-                let $values = array.as_primitive::<Int8Type>().values().as_ref();
-                $body
-            }
-            DataType::Int16 => {
-                let $values = array.as_primitive::<Int16Type>().values().as_ref();
-                $body
-            }
-            DataType::Int32 => {
-                let $values = array.as_primitive::<Int32Type>().values().as_ref();
-                $body
-            }
-            DataType::Int64 => {
-                let $values = array.as_primitive::<Int64Type>().values().as_ref();
-                $body
-            }
-            DataType::UInt8 => {
-                let $values = array.as_primitive::<UInt8Type>().values().as_ref();
-                $body
-            }
-            DataType::UInt16 => {
-                let $values = array.as_primitive::<UInt16Type>().values().as_ref();
-                $body
-            }
-            DataType::UInt32 => {
-                let $values = array.as_primitive::<UInt32Type>().values().as_ref();
-                $body
-            }
-            DataType::UInt64 => {
-                let $values = array.as_primitive::<UInt64Type>().values().as_ref();
-                $body
-            }
-            other => {
-                return datafusion_common::exec_err!(
-                    "{}: expected an integer argument, got {other}",
-                    $function
-                );
-            }
-        }
-    }};
-}
-
 /// Any integer array as i64 values (NULL slots hold arbitrary values).
 pub fn integers_as_i64(function: &str, array: &ArrayRef) -> Result<ScalarBuffer<i64>> {
-    Ok(match array.data_type() {
-        DataType::Int64 => array.as_primitive::<Int64Type>().values().clone(),
-        DataType::Int8 => widen(array.as_primitive::<Int8Type>().values()),
-        DataType::Int16 => widen(array.as_primitive::<Int16Type>().values()),
-        DataType::Int32 => widen(array.as_primitive::<Int32Type>().values()),
-        DataType::UInt8 => widen(array.as_primitive::<UInt8Type>().values()),
-        DataType::UInt16 => widen(array.as_primitive::<UInt16Type>().values()),
-        DataType::UInt32 => widen(array.as_primitive::<UInt32Type>().values()),
-        DataType::UInt64 => array
-            .as_primitive::<UInt64Type>()
-            .values()
-            .iter()
-            .map(|&v| i64::try_from(v).unwrap_or(i64::MAX))
-            .collect(),
-        DataType::Null => ScalarBuffer::from(vec![0i64; array.len()]),
-        other => return exec_err!("{function}: expected an integer argument, got {other}"),
-    })
+    if let Some(int64) = array.as_primitive_opt::<Int64Type>() {
+        return Ok(int64.values().clone());
+    }
+    if array.data_type() == &DataType::Null {
+        return Ok(ScalarBuffer::from(vec![0i64; array.len()]));
+    }
+    // Only a UInt64 above i64::MAX has no i64: it saturates.
+    Ok(downcast_integer_array!(
+        array => array.values().iter().map(|v| v.to_i64().unwrap_or(i64::MAX)).collect(),
+        other => return Err(not_an_integer(function, other))
+    ))
 }
 
-fn widen<T: Copy + Into<i64>>(values: &[T]) -> ScalarBuffer<i64> {
-    values.iter().map(|&v| v.into()).collect()
+/// The error for an argument the planner should have coerced to an integer.
+pub fn not_an_integer(function: &str, got: &DataType) -> DataFusionError {
+    exec_datafusion_err!("{function}: expected an integer argument, got {got}")
 }
 
 /// Any timestamp or date array as microseconds since the Unix epoch (UTC instants;

@@ -298,6 +298,9 @@ pub fn first_selected(rows: usize, selection: Option<&BooleanBuffer>) -> Option<
 /// no bitmap, then the rows outside taken back. With many groups the loop waits on
 /// memory, and the fewer instructions each row takes, the more rows' updates the CPU
 /// keeps in flight.
+///
+/// Kept instead of DataFusion's `accumulate`: nps through it takes 1.89 ns/row against
+/// 1.48 here at 1,000 groups, 2.34 against 1.95 at 100,000 (`kernel-bench`, bench/).
 #[inline(always)]
 pub fn for_each_weighted<T: Copy, K: Copy>(
     values: &[T],

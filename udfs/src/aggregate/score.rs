@@ -7,17 +7,16 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::ops::RangeInclusive;
 
-use arrow::array::ArrayRef;
+use arrow::array::{ArrayRef, downcast_integer_array};
 use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::DataType;
 use arrow::util::display::array_value_to_string;
 use datafusion_common::{Result, ScalarValue};
 use datafusion_expr::{Documentation, Signature};
 
-use crate::args::{check_arity, coerce_integer};
+use crate::args::{check_arity, coerce_integer, not_an_integer};
 use crate::error::KpiError;
 use crate::ratio::{RatioFunction, RatioKernel, find_selected, for_each_weighted, keys_for};
-use crate::with_integer_values;
 
 /// Native integers read as i64 without a per-batch widening copy.
 pub trait AsI64: Copy + PartialOrd {
@@ -77,9 +76,11 @@ pub fn score_contributions<K: Copy, F: FnMut(K, i64, i64)>(
     // many groups that loop waits on memory, and the fewer instructions each row takes
     // there, the more rows' counter updates the CPU keeps in flight.
     let (min, max) = valid.into_inner();
-    let out_of_range = with_integer_values!(array, function, |values| {
-        find_selected(values, selection, outside(min, max))
-    });
+    let integers = array.as_ref();
+    let out_of_range = downcast_integer_array!(
+        integers => find_selected(integers.values(), selection, outside(min, max)),
+        other => return Err(not_an_integer(function, other))
+    );
     if let Some(row) = out_of_range {
         let value = array_value_to_string(array, row).unwrap_or_default();
         let range = if max == i64::MAX {
@@ -95,12 +96,16 @@ pub fn score_contributions<K: Copy, F: FnMut(K, i64, i64)>(
         }
         .into());
     }
-    with_integer_values!(array, function, |values| {
-        let keys = keys_for(keys, values.len())?;
-        for_each_weighted(values, keys, selection, |key, value, weight| {
-            add(key, weight * numerator(value.as_i64()), weight);
-        })
-    });
+    downcast_integer_array!(
+        integers => {
+            let values = integers.values();
+            let keys = keys_for(keys, values.len())?;
+            for_each_weighted(values, keys, selection, |key, value, weight| {
+                add(key, weight * numerator(value.as_i64()), weight);
+            })
+        },
+        other => return Err(not_an_integer(function, other))
+    );
     Ok(())
 }
 
