@@ -14,6 +14,7 @@ pub mod import;
 pub mod kpi;
 pub mod models;
 pub mod output;
+pub mod pause;
 pub mod period;
 pub mod report;
 pub mod results;

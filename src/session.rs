@@ -11,6 +11,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::data::catalog::{self, TableSource};
 use crate::data::location::Location;
 use crate::data::object_stores;
+use crate::data::pinned::Pins;
 
 /// How the engine runs.
 #[derive(Debug, Clone, Default)]
@@ -71,8 +72,11 @@ pub fn state(config: SessionConfig, options: &EngineOptions) -> Result<SessionSt
         // join's sorts can. Under a bound, joins of any size finish within it.
         config = config.set_bool("datafusion.optimizer.prefer_hash_join", false);
     }
+    // The session's view of its data directory: the catalog pins it, the stores keep it.
+    let pins = Pins::new();
+    let config = config.with_extension(pins.clone());
     let mut runtime =
-        RuntimeEnvBuilder::new().with_object_store_registry(object_stores::registry());
+        RuntimeEnvBuilder::new().with_object_store_registry(object_stores::pinned_registry(pins));
     if let Some(limit) = options.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
     }

@@ -1,6 +1,12 @@
 //! Atomic output: folders via a staging folder flushed to disk and swapped in at the
 //! end, so that a failed run never leaves half an output and a re-run replaces exactly
 //! what it writes.
+//!
+//! The swap is one `renameat2(RENAME_EXCHANGE)` where the OS and file system have it: a
+//! reader sees the old folder or the new one, never none. Elsewhere it is two renames
+//! (the destination aside to `.<name>.old-<pid>`, the staging folder in); a run killed
+//! between them is repaired by the next [`StagedDir::new`] of the same destination,
+//! which puts the old folder back.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -63,6 +69,7 @@ impl StagedDir {
             .unwrap_or(Path::new("."));
         fs::create_dir_all(parent)
             .with_context(|| format!("cannot create folder {}", parent.display()))?;
+        recover(destination)?;
         let staging = sibling(destination, "staging");
         if staging.exists() {
             fs::remove_dir_all(&staging)
@@ -98,6 +105,14 @@ impl StagedDir {
     /// disk.
     pub fn commit(mut self) -> Result<()> {
         sync_tree(&self.staging)?;
+        crate::pause::at("commit");
+        if self.destination.exists() && exchange(&self.staging, &self.destination)? {
+            // The staging path now holds the previous contents.
+            self.committed = true;
+            sync_parent(&self.destination)?;
+            return fs::remove_dir_all(&self.staging)
+                .with_context(|| format!("cannot remove the previous {}", self.staging.display()));
+        }
         let old = sibling(&self.destination, "old");
         if self.destination.exists() {
             if old.exists() {
@@ -106,6 +121,7 @@ impl StagedDir {
             }
             fs::rename(&self.destination, &old)
                 .with_context(|| format!("cannot move {} aside", self.destination.display()))?;
+            crate::pause::at("commit.between-renames");
         }
         if let Err(e) = fs::rename(&self.staging, &self.destination) {
             // Put the previous output back before reporting.
@@ -117,12 +133,121 @@ impl StagedDir {
             });
         }
         self.committed = true;
-        if old.exists() {
-            fs::remove_dir_all(&old)
-                .with_context(|| format!("cannot remove the previous {}", old.display()))?;
+        sync_parent(&self.destination)?;
+        match fs::remove_dir_all(&old) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("cannot remove the previous {}", old.display()))
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
+}
+
+/// Swaps two folders in one step; `false` where the OS or file system cannot
+/// (`MSPKPI_TWO_RENAMES=1` says it cannot, for the tests of the other path).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> Result<bool> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    use rustix::io::Errno;
+    if std::env::var_os("MSPKPI_TWO_RENAMES").is_some_and(|v| v == "1") {
+        return Ok(false);
+    }
+    match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(true),
+        Err(Errno::INVAL | Errno::NOSYS | Errno::NOTSUP) => Ok(false),
+        Err(e) => Err(std::io::Error::from(e))
+            .with_context(|| format!("cannot move output into {}", b.display())),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> Result<bool> {
+    Ok(false)
+}
+
+/// Flushes the folder holding `path`, so that a rename inside it is on disk.
+fn sync_parent(path: &Path) -> Result<()> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::File::open(parent)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot flush {} to disk", parent.display()))
+}
+
+/// Whether the process that named a sibling folder may still be using it.
+fn alive(pid: u32) -> bool {
+    pid == std::process::id()
+        || !cfg!(target_os = "linux")
+        || Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Repairs what a killed run left beside `destination`: without the destination, the
+/// newest `.<name>.old-<pid>` of a finished process is the last complete output and is
+/// put back; beside a destination, such folders and finished processes' staging folders
+/// are leftovers and are removed. An old folder is never removed while the destination
+/// is missing.
+pub fn recover(destination: &Path) -> Result<()> {
+    let (Some(parent), Some(name)) = (destination.parent(), destination.file_name()) else {
+        return Ok(());
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let name = name.to_string_lossy();
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Ok(());
+    };
+    let mut old = Vec::new();
+    let mut staging = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&format!(".{name}.")) else {
+            continue;
+        };
+        let (kind, pid) = rest.rsplit_once('-').unwrap_or((rest, ""));
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        if alive(pid) {
+            continue;
+        }
+        let modified = entry.metadata().and_then(|m| m.modified()).ok();
+        match kind {
+            "old" => old.push((modified, entry.path())),
+            "staging" => staging.push(entry.path()),
+            _ => {}
+        }
+    }
+    old.sort();
+    if !destination.exists()
+        && let Some((_, newest)) = old.pop()
+    {
+        fs::rename(&newest, destination).with_context(|| {
+            format!(
+                "cannot restore {} from {} (left by a run that was stopped)",
+                destination.display(),
+                newest.display()
+            )
+        })?;
+        eprintln!(
+            "note: restored {} from {}, left by a run that was stopped while committing",
+            destination.display(),
+            newest.display()
+        );
+    }
+    for (_, leftover) in old {
+        fs::remove_dir_all(&leftover)
+            .with_context(|| format!("cannot remove stale {}", leftover.display()))?;
+    }
+    for leftover in staging {
+        fs::remove_dir_all(&leftover)
+            .with_context(|| format!("cannot remove stale {}", leftover.display()))?;
+    }
+    Ok(())
 }
 
 impl Drop for StagedDir {

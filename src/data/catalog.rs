@@ -28,6 +28,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
 use crate::data::location::Location;
 use crate::data::object_stores;
+use crate::data::pinned::Pins;
 use crate::data::schema::{self, Kind, TABLES, Table};
 
 /// Where a table's data lives.
@@ -450,6 +451,10 @@ fn check_columns(
 /// canonical types, other tables (e.g. `calendars`) as they are. Any schema problem is
 /// an error that names the table, the file and the column.
 pub async fn register(ctx: &SessionContext, dir: &Location) -> Result<Vec<TableSource>> {
+    if let Location::Local(path) = dir {
+        crate::write::recover(path)?;
+    }
+    pin(ctx, dir)?;
     let inspection = inspect(dir).await?;
     if !inspection.problems.is_empty() {
         const SHOWN: usize = 5;
@@ -470,7 +475,32 @@ pub async fn register(ctx: &SessionContext, dir: &Location) -> Result<Vec<TableS
     }
     register_sources(ctx, &inspection.tables).await?;
     register_absent_optional_tables(ctx, &inspection.tables)?;
+    crate::pause::at("registered");
     Ok(inspection.tables)
+}
+
+/// Pins the data directory in the session's stores: from here on, every query of the
+/// session reads the files the tables' registration lists, as they were then (see
+/// [`crate::data::pinned`]).
+fn pin(ctx: &SessionContext, dir: &Location) -> Result<()> {
+    let Some(pins) = ctx.state().config().get_extension::<Pins>() else {
+        return Ok(());
+    };
+    match dir {
+        Location::Local(path) => {
+            let absolute = path
+                .canonicalize()
+                .with_context(|| format!("cannot resolve {}", path.display()))?;
+            let prefix = object_store::path::Path::from_filesystem_path(&absolute)
+                .with_context(|| format!("{}: not a usable path", path.display()))?;
+            pins.pin(object_stores::LOCAL_STORE, prefix);
+        }
+        Location::Object(url) => pins.pin(
+            &object_stores::bucket_store(url),
+            dir.object_path().unwrap_or_default(),
+        ),
+    }
+    Ok(())
 }
 
 /// Whether the tables hold a status history (`ticket_status`).

@@ -26,6 +26,7 @@ use parquet::file::statistics::Statistics;
 
 use crate::data::catalog::TableSource;
 use crate::data::location::Location;
+use crate::data::pinned::ChangedDuringRun;
 use mspkpi_udfs::KpiError;
 
 /// `MSPKPI_DEBUG=1` shows panic messages and backtraces, which are otherwise kept off
@@ -95,7 +96,8 @@ pub fn may_be_damaged_data(error: &anyhow::Error) -> bool {
     if crate::cluster::lost_executor(&format!("{error:#}")).is_some() {
         return false;
     }
-    if KpiError::find(error.as_ref()).is_some() {
+    if KpiError::find(error.as_ref()).is_some() || ChangedDuringRun::find(error.as_ref()).is_some()
+    {
         return false;
     }
     error.chain().any(|cause| {
@@ -359,6 +361,20 @@ async fn download(file: &Location) -> anyhow::Result<tempfile::NamedTempFile> {
 /// The error to show for a failed run over `sources`: when damaged data can explain
 /// it, the files that cannot be decoded; a panic's text never reaches the user.
 pub async fn explain(error: anyhow::Error, sources: &[TableSource]) -> anyhow::Error {
+    if let Some(changed) = ChangedDuringRun::find(error.as_ref()) {
+        let file = changed.display_location();
+        let same = |listed: &Location| match listed {
+            Location::Local(path) => {
+                path.canonicalize().is_ok_and(|p| p == Path::new(&file))
+                    || Path::new(&file).ends_with(path)
+            }
+            Location::Object(_) => listed.to_string() == file,
+        };
+        return match sources.iter().find(|source| source.files.iter().any(same)) {
+            Some(source) => anyhow::anyhow!("table '{}': {changed}", source.name),
+            None => anyhow::anyhow!("{changed}"),
+        };
+    }
     if !may_be_damaged_data(&error) {
         return error;
     }
@@ -375,12 +391,9 @@ pub async fn explain(error: anyhow::Error, sources: &[TableSource]) -> anyhow::E
     } else {
         error
     };
-    // No file fails on its own (the read that failed combined them in a way this check
-    // does not): say where to look.
-    anyhow::anyhow!(
-        "{}\n(the data may be damaged: `mspkpi validate` checks every file)",
-        crate::error_message(&error)
-    )
+    // No file fails on its own: the read failed for another reason, which the error
+    // says; it is not the place to guess at damage.
+    error
 }
 
 /// The error's contexts down to the first cause that quotes a panic, then "internal

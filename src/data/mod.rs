@@ -6,5 +6,6 @@ pub mod catalog;
 pub mod integrity;
 pub mod location;
 pub mod object_stores;
+pub mod pinned;
 pub mod schema;
 pub mod validate;

@@ -17,6 +17,7 @@ use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use url::Url;
 
 use crate::data::location::Location;
+use crate::data::pinned::{PinnedStore, Pins};
 
 /// The variables any one of which gives the S3 client its credentials (besides an
 /// EC2 instance role, found through the metadata service).
@@ -93,10 +94,38 @@ pub fn store_for(location: &Location) -> Result<(Arc<dyn ObjectStore>, object_st
 }
 
 /// DataFusion's registry, which also creates the store of an `s3://` bucket the first
-/// time a plan reads from it.
+/// time a plan reads from it. With [`Pins`], every store it gives keeps a run's view of
+/// the pinned folders (see [`crate::data::pinned`]).
 #[derive(Debug, Default)]
 pub struct EnvironmentStores {
     registered: DefaultObjectStoreRegistry,
+    pins: Option<Arc<Pins>>,
+}
+
+impl EnvironmentStores {
+    fn pinned(pins: Arc<Pins>) -> Self {
+        let registered = DefaultObjectStoreRegistry::new();
+        let local: Arc<dyn ObjectStore> = Arc::new(PinnedStore::new(
+            Arc::new(object_store::local::LocalFileSystem::new()),
+            LOCAL_STORE,
+            pins.clone(),
+        ));
+        if let Ok(url) = Url::parse(LOCAL_STORE) {
+            registered.register_store(&url, local);
+        }
+        Self {
+            registered,
+            pins: Some(pins),
+        }
+    }
+}
+
+/// The name of the local file system's store, as [`Pins`] knows it.
+pub const LOCAL_STORE: &str = "file://";
+
+/// The name of an S3 bucket's store, as [`Pins`] knows it.
+pub fn bucket_store(url: &Url) -> String {
+    format!("s3://{}", url.host_str().unwrap_or_default())
 }
 
 impl ObjectStoreRegistry for EnvironmentStores {
@@ -116,9 +145,12 @@ impl ObjectStoreRegistry for EnvironmentStores {
         match self.registered.get_store(url) {
             Ok(store) => Ok(store),
             Err(_) if url.scheme() == "s3" => {
-                let store = s3(url).map_err(|e| DataFusionError::External(e.into()))?;
-                let bucket = Url::parse(&format!("s3://{}", url.host_str().unwrap_or_default()))
-                    .map_err(|e| DataFusionError::External(e.into()))?;
+                let name = bucket_store(url);
+                let mut store = s3(url).map_err(|e| DataFusionError::External(e.into()))?;
+                if let Some(pins) = &self.pins {
+                    store = Arc::new(PinnedStore::new(store, &name, pins.clone()));
+                }
+                let bucket = Url::parse(&name).map_err(|e| DataFusionError::External(e.into()))?;
                 self.registered.register_store(&bucket, store.clone());
                 Ok(store)
             }
@@ -142,9 +174,14 @@ pub async fn list(
     Ok((store, objects))
 }
 
-/// The registry every runtime of this process uses.
+/// The registry of a runtime that reads whatever it is given (a cluster's executors).
 pub fn registry() -> Arc<dyn ObjectStoreRegistry> {
     Arc::new(EnvironmentStores::default())
+}
+
+/// The registry of a session, whose stores keep its view of the folders `pins` pins.
+pub fn pinned_registry(pins: Arc<Pins>) -> Arc<dyn ObjectStoreRegistry> {
+    Arc::new(EnvironmentStores::pinned(pins))
 }
 
 /// An object store's error, said plainly where the cause is a common one (no

@@ -8,6 +8,7 @@ mod cli;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod common;
+mod concurrency;
 mod export;
 mod foundation;
 mod import;

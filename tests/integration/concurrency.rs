@@ -1,0 +1,378 @@
+//! Readers while an import commits, and imports that are killed: a run reads the data
+//! as its registration listed it; a file replaced under it fails the run with "changed
+//! during the run: rerun", never with another history's numbers; a killed import leaves
+//! the previous data, which the next run finds. The pause points (`MSPKPI_PAUSE_AT`)
+//! make each overlap certain.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::walk;
+
+const PERIOD: &str = "2026-03";
+
+/// A generated history of its own seed, as Parquet sources.
+fn history(root: &Path, seed: u64) -> PathBuf {
+    let dir = root.join(format!("history-{seed}"));
+    let out = mspkpi()
+        .args([
+            "generate",
+            "--clients",
+            "5",
+            "--tickets",
+            "1500",
+            "--months",
+            "4",
+        ])
+        .args(["--start", "2025-12", "--seed", &seed.to_string(), "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    dir
+}
+
+/// The identity mapping: each canonical table as its Parquet source holds it.
+fn identity_mapping(root: &Path) -> PathBuf {
+    let dir = root.join("mapping");
+    std::fs::create_dir_all(&dir).unwrap();
+    for table in [
+        "tickets",
+        "clients",
+        "time_entries",
+        "surveys",
+        "sla_targets",
+    ] {
+        std::fs::write(
+            dir.join(format!("{table}.sql")),
+            format!("-- reads: source_{table}\nSELECT * EXCLUDE (_source_row, _source_file) FROM source_{table}\n"),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn mspkpi() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mspkpi"))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn import(mapping: &Path, history: &Path, out: &Path) -> Command {
+    let mut command = mspkpi();
+    command.arg("import").arg("--mapping").arg(mapping);
+    for table in [
+        "tickets",
+        "clients",
+        "time_entries",
+        "surveys",
+        "sla_targets",
+    ] {
+        command
+            .arg("--source")
+            .arg(format!("source_{table}={}", history.join(table).display()));
+    }
+    command.arg("--out").arg(out).args(["--threads", "2"]);
+    command
+}
+
+fn export(data: &Path, out: &Path) -> Command {
+    let mut command = mspkpi();
+    command
+        .args(["export", "--threads", "2", "--period", PERIOD, "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(out);
+    command
+}
+
+/// The files of an export, by path below its folder, with their bytes.
+fn exported(out: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    walk(out)
+        .into_iter()
+        .map(|file| {
+            let bytes = std::fs::read(&file).unwrap();
+            (file.strip_prefix(out).unwrap().to_path_buf(), bytes)
+        })
+        .collect()
+}
+
+fn succeeds(command: &mut Command) -> Output {
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    output
+}
+
+/// A process stopped at a pause point, killed if the test ends early.
+struct Paused {
+    child: Option<Child>,
+    folder: PathBuf,
+    step: &'static str,
+}
+
+impl Paused {
+    fn start(mut command: Command, folder: &Path, step: &'static str) -> Self {
+        std::fs::create_dir_all(folder).unwrap();
+        let child = command
+            .env("MSPKPI_PAUSE_AT", step)
+            .env("MSPKPI_PAUSE_DIR", folder)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut paused = Self {
+            child: Some(child),
+            folder: folder.to_path_buf(),
+            step,
+        };
+        let reached = folder.join(format!("{step}.reached"));
+        let started = Instant::now();
+        while !reached.exists() {
+            if let Some(status) = paused.child.as_mut().unwrap().try_wait().unwrap() {
+                let output = paused.child.take().unwrap().wait_with_output().unwrap();
+                panic!("ended ({status}) before {step}: {}", text(&output));
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "{step} not reached"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        paused
+    }
+
+    fn resume(mut self) -> Output {
+        std::fs::write(self.folder.join(format!("{}.go", self.step)), b"").unwrap();
+        self.child.take().unwrap().wait_with_output().unwrap()
+    }
+
+    fn kill(mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+struct Histories {
+    root: tempfile::TempDir,
+    mapping: PathBuf,
+    a: PathBuf,
+    b: PathBuf,
+    /// The export of each history, imported on its own.
+    expected_a: Vec<(PathBuf, Vec<u8>)>,
+    expected_b: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl Histories {
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let mapping = identity_mapping(root.path());
+        let a = history(root.path(), 1);
+        let b = history(root.path(), 2);
+        let expected = |history: &Path, name: &str| {
+            let data = root.path().join(format!("only-{name}"));
+            succeeds(&mut import(&mapping, history, &data));
+            let out = root.path().join(format!("export-{name}"));
+            succeeds(&mut export(&data, &out));
+            exported(&out)
+        };
+        let expected_a = expected(&a, "a");
+        let expected_b = expected(&b, "b");
+        assert!(!expected_a.is_empty());
+        assert_ne!(expected_a, expected_b, "the two histories give other facts");
+        Self {
+            root,
+            mapping,
+            a,
+            b,
+            expected_a,
+            expected_b,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.root.path().join(name)
+    }
+
+    fn import(&self, history: &Path, out: &Path) -> Command {
+        import(&self.mapping, history, out)
+    }
+
+    /// Exports `data` into a new folder and says which history it equals.
+    fn export_is(&self, data: &Path, name: &str) -> &'static str {
+        let out = self.path(name);
+        succeeds(&mut export(data, &out));
+        let facts = exported(&out);
+        if facts == self.expected_a {
+            "a"
+        } else if facts == self.expected_b {
+            "b"
+        } else {
+            "neither"
+        }
+    }
+}
+
+fn leftovers(data: &Path) -> Vec<String> {
+    let name = data.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::read_dir(data.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!(".{name}.")))
+        .collect()
+}
+
+#[test]
+fn readers_during_imports_see_one_history_or_are_told_to_rerun() {
+    let histories = Histories::new();
+    let data = histories.path("data");
+    succeeds(&mut histories.import(&histories.a, &data));
+    assert_eq!(histories.export_is(&data, "first"), "a");
+
+    // An export that has listed the files when an import commits reads none of the new
+    // files: it fails, saying so, and writes nothing.
+    let reader = Paused::start(
+        export(&data, &histories.path("overtaken")),
+        &histories.path("pause-reader"),
+        "registered",
+    );
+    succeeds(&mut histories.import(&histories.b, &data));
+    let overtaken = reader.resume();
+    let said = text(&overtaken);
+    assert!(!overtaken.status.success(), "{said}");
+    assert!(
+        said.contains("changed during the run (an import replaced the data?): rerun"),
+        "{said}"
+    );
+    assert!(said.contains("/data/"), "{said}");
+    assert!(!said.contains("damaged"), "{said}");
+    assert!(
+        !histories
+            .path("overtaken")
+            .join(format!("period={PERIOD}"))
+            .exists()
+    );
+    assert_eq!(histories.export_is(&data, "after"), "b");
+
+    // While an import waits to commit, readers see the previous history whole.
+    let writer = Paused::start(
+        histories.import(&histories.a, &data),
+        &histories.path("pause-writer"),
+        "commit",
+    );
+    assert_eq!(histories.export_is(&data, "during"), "b");
+    assert!(writer.resume().status.success());
+    assert_eq!(histories.export_is(&data, "committed"), "a");
+
+    // Imports and exports in loops: every export is one history's facts, exactly, or
+    // a failure that says the data changed.
+    let importing = std::sync::atomic::AtomicBool::new(true);
+    let (mut exact, mut told, mut overlapped) = (0, 0, 0);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for round in 0..8 {
+                let history = if round % 2 == 0 {
+                    &histories.b
+                } else {
+                    &histories.a
+                };
+                succeeds(&mut histories.import(history, &data));
+            }
+            importing.store(false, std::sync::atomic::Ordering::SeqCst);
+        });
+        let started = Instant::now();
+        let mut round = 0;
+        while importing.load(std::sync::atomic::Ordering::SeqCst) {
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "the loop takes too long"
+            );
+            round += 1;
+            let out = histories.path(&format!("loop-{round}"));
+            let output = export(&data, &out).output().unwrap();
+            if importing.load(std::sync::atomic::Ordering::SeqCst) {
+                overlapped += 1;
+            }
+            if output.status.success() {
+                let facts = exported(&out);
+                assert!(
+                    facts == histories.expected_a || facts == histories.expected_b,
+                    "export {round} is neither history's"
+                );
+                exact += 1;
+            } else {
+                let said = text(&output);
+                assert!(said.contains("changed during the run"), "{said}");
+                told += 1;
+            }
+        }
+    });
+    assert!(
+        overlapped >= 3,
+        "only {overlapped} exports ran during the imports"
+    );
+    // Exact reads during an import are shown above; here most exports overlap a commit.
+    println!("{exact} exports exact, {told} told to rerun");
+    assert!(leftovers(&data).is_empty(), "{:?}", leftovers(&data));
+}
+
+#[test]
+fn a_killed_import_leaves_the_previous_data_and_the_next_run_repairs() {
+    let histories = Histories::new();
+    let data = histories.path("data");
+    succeeds(&mut histories.import(&histories.a, &data));
+
+    // Killed with its tables written, before the swap: the data is A's; the next import
+    // removes the staging folder it left.
+    let killed = |history: &Path, step: &'static str, folder: &str, two_renames: bool| {
+        let mut command = histories.import(history, &data);
+        if two_renames {
+            command.env("MSPKPI_TWO_RENAMES", "1");
+        }
+        Paused::start(command, &histories.path(folder), step).kill();
+    };
+    killed(&histories.b, "commit", "pause-1", false);
+    assert_eq!(leftovers(&data).len(), 1, "{:?}", leftovers(&data));
+    assert_eq!(histories.export_is(&data, "after-kill-1"), "a");
+    succeeds(&mut histories.import(&histories.b, &data));
+    assert!(leftovers(&data).is_empty(), "{:?}", leftovers(&data));
+    assert_eq!(histories.export_is(&data, "after-import-1"), "b");
+
+    // Where the swap is two renames, killed between them: the data directory is
+    // missing and its previous contents are beside it. The next run puts them back.
+    killed(&histories.a, "commit.between-renames", "pause-2", true);
+    assert!(!data.exists());
+    assert_eq!(leftovers(&data).len(), 2, "{:?}", leftovers(&data));
+    let out = histories.path("after-kill-2");
+    let restored = succeeds(&mut export(&data, &out));
+    assert!(
+        text(&restored).contains("note: restored"),
+        "{}",
+        text(&restored)
+    );
+    assert_eq!(exported(&out), histories.expected_b);
+    succeeds(
+        histories
+            .import(&histories.a, &data)
+            .env("MSPKPI_TWO_RENAMES", "1"),
+    );
+    assert!(leftovers(&data).is_empty(), "{:?}", leftovers(&data));
+    assert_eq!(histories.export_is(&data, "after-import-2"), "a");
+}
