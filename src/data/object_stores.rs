@@ -120,8 +120,7 @@ impl EnvironmentStores {
     }
 }
 
-/// The name of the local file system's store, as [`Pins`] knows it.
-pub const LOCAL_STORE: &str = "file://";
+pub use crate::data::pinned::LOCAL_STORE;
 
 /// The name of an S3 bucket's store, as [`Pins`] knows it.
 pub fn bucket_store(url: &Url) -> String {

@@ -18,9 +18,13 @@ use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, OBJECT_STORE_COALESCE_DEFAULT,
+    ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload,
+    PutResult, RenameOptions, coalesce_ranges,
 };
+
+/// The local file system's name in [`Pins`].
+pub const LOCAL_STORE: &str = "file://";
 
 /// A file of the data directory that is not the file the run listed: replaced or
 /// removed since (an import committed while the run read).
@@ -181,7 +185,7 @@ impl PinnedStore {
     }
 
     fn changed(&self, location: &Path) -> object_store::Error {
-        let location = if self.name == "file://" {
+        let location = if self.name == LOCAL_STORE {
             location.to_string()
         } else {
             format!("{}/{location}", self.name)
@@ -276,6 +280,26 @@ impl ObjectStore for PinnedStore {
         let Some(identity) = self.identity(location) else {
             return self.inner.get_ranges(location, ranges).await;
         };
+        if let Some(e_tag) = identity.as_ref().filter(|_| self.name != LOCAL_STORE) {
+            // A remote store: each coalesced range is one conditional GET, as many
+            // requests as the store's own get_ranges makes, and none more.
+            return coalesce_ranges(
+                ranges,
+                |range| {
+                    let options = GetOptions {
+                        range: Some(range.into()),
+                        if_match: Some(e_tag.clone()),
+                        ..Default::default()
+                    };
+                    async move {
+                        let got = self.inner.get_opts(location, options).await;
+                        self.checked(location, got)?.bytes().await
+                    }
+                },
+                OBJECT_STORE_COALESCE_DEFAULT,
+            )
+            .await;
+        }
         let read = self.inner.get_ranges(location, ranges).await;
         // The ranges were read by path, without a precondition: the object still being
         // the one first seen afterwards means they came from it. A read that failed
