@@ -488,9 +488,10 @@ fn pin(ctx: &SessionContext, dir: &Location) -> Result<()> {
     };
     match dir {
         Location::Local(path) => {
-            let absolute = path
-                .canonicalize()
-                .with_context(|| format!("cannot resolve {}", path.display()))?;
+            // A folder that is not there has nothing to pin; inspecting it says so.
+            let Ok(absolute) = path.canonicalize() else {
+                return Ok(());
+            };
             let prefix = object_store::path::Path::from_filesystem_path(&absolute)
                 .with_context(|| format!("{}: not a usable path", path.display()))?;
             pins.pin(object_stores::LOCAL_STORE, prefix);

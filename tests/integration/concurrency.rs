@@ -111,14 +111,14 @@ fn succeeds(command: &mut Command) -> Output {
 }
 
 /// A process stopped at a pause point, killed if the test ends early.
-struct Paused {
+pub struct Paused {
     child: Option<Child>,
     folder: PathBuf,
     step: &'static str,
 }
 
 impl Paused {
-    fn start(mut command: Command, folder: &Path, step: &'static str) -> Self {
+    pub fn start(mut command: Command, folder: &Path, step: &'static str) -> Self {
         std::fs::create_dir_all(folder).unwrap();
         let child = command
             .env("MSPKPI_PAUSE_AT", step)
@@ -148,7 +148,7 @@ impl Paused {
         paused
     }
 
-    fn resume(mut self) -> Output {
+    pub fn resume(mut self) -> Output {
         std::fs::write(self.folder.join(format!("{}.go", self.step)), b"").unwrap();
         self.child.take().unwrap().wait_with_output().unwrap()
     }

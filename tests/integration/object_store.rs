@@ -382,3 +382,52 @@ fn a_missing_bucket_or_missing_credentials_fail_clearly_within_seconds() {
     assert!(printed.contains("s3://empty/none"), "{printed}");
     assert!(printed.contains("credentials"), "{printed}");
 }
+
+/// A run over `s3://` data reads the objects as it listed them: one replaced while it
+/// runs fails it with the object's URL and "rerun" (its reads are conditional on the
+/// listed ETag), never with the replacement's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_replaced_during_a_run_fails_it_with_rerun() {
+    let Some(moto) = moto() else { return };
+    moto.create_bucket("live");
+    let store = moto.store("live");
+    let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    generated(first.path(), 4, 2_000, 4);
+    generated(second.path(), 4, 2_500, 4);
+    upload(store.as_ref(), first.path(), "history").await;
+
+    let pauses = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut export = Command::new(env!("CARGO_BIN_EXE_mspkpi"));
+    export
+        .args([
+            "export",
+            "--data",
+            "s3://live/history",
+            "--period",
+            "2025-01",
+            "--out",
+        ])
+        .arg(out.path())
+        .envs(moto.env());
+    let reader = crate::concurrency::Paused::start(export, pauses.path(), "registered");
+    let replaced = second.path().join("tickets/part-0.parquet");
+    store
+        .put(
+            &"history/tickets/part-0.parquet".into(),
+            std::fs::read(&replaced).unwrap().into(),
+        )
+        .await
+        .unwrap();
+    let overtaken = reader.resume();
+    let said = text(&overtaken);
+    assert!(!overtaken.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "s3://live/history/tickets/part-0.parquet changed during the run (an import replaced the data?): rerun"
+        ),
+        "{said}"
+    );
+    assert!(!said.contains(SECRET), "{said}");
+    assert!(!out.path().join("period=2025-01").exists());
+}
