@@ -12,6 +12,15 @@ use crate::common::walk;
 
 const PERIOD: &str = "2026-03";
 
+/// The tables a history has, each imported from a source of the same name.
+const SOURCES: [&str; 5] = [
+    "tickets",
+    "clients",
+    "time_entries",
+    "surveys",
+    "sla_targets",
+];
+
 /// A generated history of its own seed, as Parquet sources.
 fn history(root: &Path, seed: u64) -> PathBuf {
     let dir = root.join(format!("history-{seed}"));
@@ -37,13 +46,7 @@ fn history(root: &Path, seed: u64) -> PathBuf {
 fn identity_mapping(root: &Path) -> PathBuf {
     let dir = root.join("mapping");
     std::fs::create_dir_all(&dir).unwrap();
-    for table in [
-        "tickets",
-        "clients",
-        "time_entries",
-        "surveys",
-        "sla_targets",
-    ] {
+    for table in SOURCES {
         std::fs::write(
             dir.join(format!("{table}.sql")),
             format!("-- reads: source_{table}\nSELECT * EXCLUDE (_source_row, _source_file) FROM source_{table}\n"),
@@ -68,13 +71,7 @@ fn text(output: &Output) -> String {
 fn import(mapping: &Path, history: &Path, out: &Path) -> Command {
     let mut command = mspkpi();
     command.arg("import").arg("--mapping").arg(mapping);
-    for table in [
-        "tickets",
-        "clients",
-        "time_entries",
-        "surveys",
-        "sla_targets",
-    ] {
+    for table in SOURCES {
         command
             .arg("--source")
             .arg(format!("source_{table}={}", history.join(table).display()));
