@@ -1,8 +1,11 @@
 //! A run's view of its data directory, fixed when the run first looks at it.
 //!
-//! Files under a pinned root (the data directory a session registered) are listed once:
-//! every later listing of the run returns the same objects, so every query reads the
-//! same files even when an import replaces the folder meanwhile. Each read of such a
+//! Files under a pinned root (the data directory a session registered) are listed once,
+//! recursively, at the first listing of anything below it: every later listing of the
+//! run, of the root or of any folder below it, is derived from that one listing, so
+//! every query reads the same files even when an import replaces the folder meanwhile.
+//! A folder whose files the catalog resolved itself (a Delta table's version) lists as
+//! exactly those files. Each read of such a
 //! file is checked against the identity it was listed with (its ETag: for a local file
 //! the inode, modification time and size; for S3 the object's ETag): a file replaced or
 //! removed since fails the read with [`ChangedDuringRun`], never a decode of another
@@ -77,19 +80,18 @@ pub struct Pins {
     state: Mutex<PinState>,
 }
 
-/// A delimited listing: its common prefixes and its objects.
-type Delimited = (Vec<Path>, Vec<ObjectMeta>);
-
 #[derive(Debug, Default)]
 struct PinState {
     /// Prefixes (object paths) whose objects are pinned, per store (its URL prefix).
     roots: Vec<(String, Path)>,
     /// Each pinned object's identity when first seen.
     identities: HashMap<(String, Path), Option<String>>,
-    /// The first recursive listing of each prefix.
-    listings: HashMap<(String, Option<Path>), Vec<ObjectMeta>>,
-    /// The first delimited listing of each prefix: its common prefixes and objects.
-    delimited: HashMap<(String, Option<Path>), Delimited>,
+    /// Each root's objects: its one recursive listing, with the fixed folders below it
+    /// substituted. Every listing below the root is derived from it.
+    snapshots: HashMap<(String, Path), Arc<Vec<ObjectMeta>>>,
+    /// Folders whose objects are fixed rather than listed (a Delta table's files at its
+    /// resolved version), per store.
+    fixed: Vec<(String, Path, Vec<ObjectMeta>)>,
 }
 
 impl Pins {
@@ -112,17 +114,63 @@ impl Pins {
         }
     }
 
-    fn pinned(state: &PinState, store: &str, path: Option<&Path>) -> bool {
-        let Some(path) = path else {
-            return state
-                .roots
-                .iter()
-                .any(|(s, root)| s == store && root.as_ref().is_empty());
-        };
+    /// The pinned root `path` is at or below, in the store named `store`.
+    fn root_of(state: &PinState, store: &str, path: Option<&Path>) -> Option<Path> {
+        let empty = Path::default();
+        let path = path.unwrap_or(&empty);
         state
             .roots
             .iter()
-            .any(|(s, root)| s == store && path.prefix_matches(root))
+            .find(|(s, root)| s == store && path.prefix_matches(root))
+            .map(|(_, root)| root.clone())
+    }
+
+    fn pinned(state: &PinState, store: &str, path: Option<&Path>) -> bool {
+        Self::root_of(state, store, path).is_some()
+    }
+
+    /// Fixes the objects below `folder` (inside a pinned root) to `objects`, whatever a
+    /// listing would find there: a Delta table's files at the version the run reads.
+    pub fn fix(&self, store: &str, folder: Path, objects: Vec<ObjectMeta>) {
+        let mut state = self.lock();
+        Self::remember(&mut state, store, &objects);
+        state
+            .fixed
+            .retain(|(s, prefix, _)| !(s == store && *prefix == folder));
+        state
+            .fixed
+            .push((store.to_string(), folder.clone(), objects));
+        // A snapshot taken before is taken again, with the folder fixed.
+        state
+            .snapshots
+            .retain(|(s, root), _| !(s == store && folder.prefix_matches(root)));
+    }
+
+    /// A root's listed objects with the fixed folders below it substituted.
+    fn substitute(
+        state: &PinState,
+        store: &str,
+        root: &Path,
+        listed: Vec<ObjectMeta>,
+    ) -> Vec<ObjectMeta> {
+        let fixed: Vec<&(String, Path, Vec<ObjectMeta>)> = state
+            .fixed
+            .iter()
+            .filter(|(s, folder, _)| s == store && folder.prefix_matches(root))
+            .collect();
+        let mut objects: Vec<ObjectMeta> = listed
+            .into_iter()
+            .filter(|object| {
+                !fixed
+                    .iter()
+                    .any(|(_, folder, _)| object.location.prefix_matches(folder))
+            })
+            .collect();
+        for (_, _, files) in fixed {
+            objects.extend(files.iter().cloned());
+        }
+        objects.sort_by(|a, b| a.location.cmp(&b.location));
+        objects
     }
 
     fn remember(state: &mut PinState, store: &str, objects: &[ObjectMeta]) {
@@ -140,16 +188,9 @@ impl Pins {
         state
             .identities
             .retain(|(s, p), _| !(s == store && p.prefix_matches(path)));
-        let covers = |prefix: &Option<Path>| match prefix {
-            None => true,
-            Some(prefix) => path.prefix_matches(prefix),
-        };
         state
-            .listings
-            .retain(|(s, prefix), _| !(s == store && covers(prefix)));
-        state
-            .delimited
-            .retain(|(s, prefix), _| !(s == store && covers(prefix)));
+            .snapshots
+            .retain(|(s, root), _| !(s == store && path.prefix_matches(root)));
     }
 }
 
@@ -207,6 +248,29 @@ impl PinnedStore {
                 object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. },
             ) => Err(self.changed(location)),
             other => other,
+        }
+    }
+
+    /// The objects of the pinned `root`: listed once, at the first listing below it.
+    fn snapshot(
+        &self,
+        root: Path,
+    ) -> impl std::future::Future<Output = object_store::Result<Arc<Vec<ObjectMeta>>>> + Send + 'static
+    {
+        let pins = self.pins.clone();
+        let name = self.name.clone();
+        let inner = self.inner.clone();
+        async move {
+            let key = (name.clone(), root.clone());
+            if let Some(seen) = pins.lock().snapshots.get(&key) {
+                return Ok(seen.clone());
+            }
+            let listed: Vec<ObjectMeta> = inner.list(Some(&root)).try_collect().await?;
+            let mut state = pins.lock();
+            let objects = Arc::new(Pins::substitute(&state, &name, &root, listed));
+            let objects = state.snapshots.entry(key).or_insert(objects).clone();
+            Pins::remember(&mut state, &name, &objects);
+            Ok(objects)
         }
     }
 
@@ -332,47 +396,53 @@ impl ObjectStore for PinnedStore {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        if !Pins::pinned(&self.pins.lock(), &self.name, prefix) {
+        let Some(root) = Pins::root_of(&self.pins.lock(), &self.name, prefix) else {
             return self.inner.list(prefix);
-        }
-        let key = (self.name.clone(), prefix.cloned());
-        if let Some(seen) = self.pins.lock().listings.get(&key) {
-            return stream::iter(seen.clone().into_iter().map(Ok)).boxed();
-        }
-        let inner = self.inner.list(prefix);
-        let pins = self.pins.clone();
+        };
+        let prefix = prefix.cloned().unwrap_or_default();
+        let snapshot = self.snapshot(root);
         stream::once(async move {
-            let objects: Vec<ObjectMeta> = inner.try_collect().await?;
-            let mut state = pins.lock();
-            let objects = state.listings.entry(key.clone()).or_insert(objects).clone();
-            Pins::remember(&mut state, &key.0, &objects);
-            Ok::<_, object_store::Error>(stream::iter(objects.into_iter().map(Ok)))
+            let objects = snapshot.await?;
+            let below: Vec<ObjectMeta> = objects
+                .iter()
+                .filter(|object| object.location.prefix_matches(&prefix))
+                .cloned()
+                .collect();
+            Ok::<_, object_store::Error>(stream::iter(below.into_iter().map(Ok)))
         })
         .try_flatten()
         .boxed()
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        if !Pins::pinned(&self.pins.lock(), &self.name, prefix) {
+        let Some(root) = Pins::root_of(&self.pins.lock(), &self.name, prefix) else {
             return self.inner.list_with_delimiter(prefix).await;
-        }
-        let key = (self.name.clone(), prefix.cloned());
-        let result = |(common_prefixes, objects): Delimited| ListResult {
-            common_prefixes,
-            objects,
         };
-        if let Some(seen) = self.pins.lock().delimited.get(&key) {
-            return Ok(result(seen.clone()));
+        let prefix = prefix.cloned().unwrap_or_default();
+        let objects = self.snapshot(root).await?;
+        let mut common_prefixes: Vec<Path> = Vec::new();
+        let mut direct = Vec::new();
+        for object in objects.iter() {
+            let Some(mut rest) = object.location.prefix_match(&prefix) else {
+                continue;
+            };
+            let Some(first) = rest.next() else {
+                continue;
+            };
+            if rest.next().is_none() {
+                direct.push(object.clone());
+            } else {
+                let folder = prefix.clone().join(first);
+                if common_prefixes.last() != Some(&folder) {
+                    common_prefixes.push(folder);
+                }
+            }
         }
-        let listed = self.inner.list_with_delimiter(prefix).await?;
-        let mut state = self.pins.lock();
-        let seen = state
-            .delimited
-            .entry(key)
-            .or_insert((listed.common_prefixes, listed.objects))
-            .clone();
-        Pins::remember(&mut state, &self.name, &seen.1);
-        Ok(result(seen))
+        common_prefixes.dedup();
+        Ok(ListResult {
+            common_prefixes,
+            objects: direct,
+        })
     }
 
     async fn copy_opts(
@@ -458,6 +528,84 @@ mod tests {
         std::fs::remove_file(table.join("a.parquet")).unwrap();
         let gone = store.get(&file).await.map(|_| ()).unwrap_err();
         assert!(ChangedDuringRun::find(&gone).is_some(), "{gone}");
+    }
+
+    #[tokio::test]
+    async fn every_folder_below_a_root_lists_from_the_roots_first_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let month = dir.path().join("tickets").join("month=2026-10");
+        std::fs::create_dir_all(&month).unwrap();
+        std::fs::write(month.join("a.parquet"), b"a").unwrap();
+        std::fs::write(dir.path().join("clients.parquet"), b"c").unwrap();
+        let pins = Pins::new();
+        pins.pin("file://", path(dir.path()));
+        let store = store(&pins);
+        let tickets = path(&dir.path().join("tickets"));
+        let first = store.list_with_delimiter(Some(&tickets)).await.unwrap();
+        assert_eq!(first.common_prefixes, vec![path(&month)]);
+        assert!(first.objects.is_empty());
+
+        // An import adds a partition and a file to the listed one.
+        std::fs::write(month.join("b.parquet"), b"b").unwrap();
+        let november = dir.path().join("tickets").join("month=2026-11");
+        std::fs::create_dir_all(&november).unwrap();
+        std::fs::write(november.join("c.parquet"), b"c").unwrap();
+
+        let names = |objects: Vec<ObjectMeta>| -> Vec<String> {
+            objects
+                .into_iter()
+                .map(|o| o.location.filename().unwrap().to_string())
+                .collect()
+        };
+        let deeper = store
+            .list_with_delimiter(Some(&path(&month)))
+            .await
+            .unwrap();
+        assert_eq!(
+            names(deeper.objects),
+            ["a.parquet"],
+            "a folder first listed after the change"
+        );
+        let all: Vec<ObjectMeta> = store.list(Some(&tickets)).try_collect().await.unwrap();
+        assert_eq!(names(all), ["a.parquet"]);
+        let top = store
+            .list_with_delimiter(Some(&path(dir.path())))
+            .await
+            .unwrap();
+        assert_eq!(top.common_prefixes, vec![tickets.clone()]);
+        assert_eq!(names(top.objects), ["clients.parquet"]);
+    }
+
+    #[tokio::test]
+    async fn a_fixed_folder_lists_as_exactly_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = dir.path().join("tickets");
+        std::fs::create_dir_all(table.join("_delta_log")).unwrap();
+        for name in [
+            "old.parquet",
+            "new.parquet",
+            "_delta_log/00000000000000000001.json",
+        ] {
+            std::fs::write(table.join(name), b"x").unwrap();
+        }
+        let pins = Pins::new();
+        pins.pin("file://", path(dir.path()));
+        let store = store(&pins);
+        let new = path(&table.join("new.parquet"));
+        let meta = store.inner.head(&new).await.unwrap();
+        pins.fix("file://", path(&table), vec![meta.clone()]);
+        let listed: Vec<ObjectMeta> = store.list(Some(&path(&table))).try_collect().await.unwrap();
+        assert_eq!(listed, vec![meta]);
+        let delimited = store
+            .list_with_delimiter(Some(&path(&table)))
+            .await
+            .unwrap();
+        assert!(
+            delimited.common_prefixes.is_empty(),
+            "{:?}",
+            delimited.common_prefixes
+        );
+        assert_eq!(delimited.objects.len(), 1);
     }
 
     #[tokio::test]
