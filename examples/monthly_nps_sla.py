@@ -7,6 +7,11 @@
 The SLA here is a flat 8-hour wall-clock resolution target judged at the end of the
 data, to keep the example short; the report job's SLA uses each client's targets and
 business calendar (queries/sla.sql).
+
+The demo's data is plain Parquet, as `generate` writes it. A data directory written by
+`mspkpi import` holds Delta tables, whose folders keep the files of older versions too:
+read those with a Delta reader (`deltalake.DeltaTable(f"{data}/tickets").to_pyarrow_dataset()`,
+registered with `ctx.register_dataset`), never with `read_parquet` of the folder.
 """
 
 import sys

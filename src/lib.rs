@@ -26,6 +26,14 @@ pub mod timings;
 pub mod unit;
 pub mod write;
 
+/// Installs rustls's ring crypto provider for the process, where none is installed yet.
+/// delta-rs turns on both of rustls's providers, so rustls cannot choose one itself and
+/// the first HTTPS connection (S3) would fail; every entry point calls this first.
+pub fn install_crypto_provider() {
+    // An error means a provider is installed already, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// An error and its causes as one line, without the repetitions that arise when a
 /// cause's message already contains its own source (as DataFusion's errors do).
 pub fn error_message(error: &anyhow::Error) -> String {

@@ -23,6 +23,7 @@ enum Command {
     Export(commands::export::ExportArgs),
     Functions(commands::functions::FunctionsArgs),
     Validate(commands::validate::ValidateArgs),
+    Vacuum(commands::vacuum::VacuumArgs),
     #[cfg(feature = "cluster")]
     Scheduler(commands::cluster::SchedulerArgs),
     #[cfg(feature = "cluster")]
@@ -31,6 +32,7 @@ enum Command {
 
 fn main() -> ExitCode {
     mspkpi::data::integrity::quiet_panics();
+    mspkpi::install_crypto_provider();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
             Command::Export(args) => commands::export::run(args).await,
             Command::Functions(args) => commands::functions::run(args),
             Command::Validate(_) => Ok(()),
+            Command::Vacuum(args) => commands::vacuum::run(args).await,
             #[cfg(feature = "cluster")]
             Command::Scheduler(args) => commands::cluster::run_scheduler(args).await,
             #[cfg(feature = "cluster")]

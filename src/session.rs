@@ -9,6 +9,7 @@ use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::data::catalog::{self, TableSource};
+use crate::data::imports::AsOf;
 use crate::data::location::Location;
 use crate::data::object_stores;
 use crate::data::pinned::Pins;
@@ -89,13 +90,15 @@ pub fn state(config: SessionConfig, options: &EngineOptions) -> Result<SessionSt
     Ok(state)
 }
 
-/// A session over a data directory: its tables checked and registered.
+/// A session over a data directory: its tables checked and registered, its Delta
+/// tables at the import `as_of` names (the latest without it).
 pub async fn open(
     data: &Location,
+    as_of: Option<AsOf>,
     options: &EngineOptions,
 ) -> Result<(SessionContext, Vec<TableSource>)> {
     let ctx = connect(options).await?;
-    let tables = catalog::register(&ctx, data).await?;
+    let tables = catalog::register(&ctx, data, as_of).await?;
     Ok((ctx, tables))
 }
 

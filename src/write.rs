@@ -165,6 +165,22 @@ fn exchange(_: &Path, _: &Path) -> Result<bool> {
     Ok(false)
 }
 
+/// Replaces the file at `path` with `contents` in one rename: a reader sees the old
+/// file or the new one, whole.
+pub fn replace_file(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let staged = sibling(path, "tmp");
+    let written = fs::File::create(&staged).and_then(|mut file| {
+        file.write_all(contents)?;
+        file.sync_all()
+    });
+    if let Err(error) = written.and_then(|()| fs::rename(&staged, path)) {
+        let _ = fs::remove_file(&staged);
+        return Err(error).with_context(|| format!("cannot write {}", path.display()));
+    }
+    sync_parent(path)
+}
+
 /// Flushes the folder holding `path`, so that a rename inside it is on disk.
 fn sync_parent(path: &Path) -> Result<()> {
     let parent = path
@@ -274,7 +290,7 @@ fn files_under(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Flushes every file under `dir` to disk, and `dir` itself. The files sync on a few
 /// threads at once: the file system commits concurrent syncs together, where one at a
 /// time each waits for its own.
-fn sync_tree(dir: &Path) -> Result<()> {
+pub fn sync_tree(dir: &Path) -> Result<()> {
     let mut files = Vec::new();
     files_under(dir, &mut files).with_context(|| format!("cannot list {}", dir.display()))?;
     let share = files.len().div_ceil(8).max(1);

@@ -172,6 +172,7 @@ fn report<'py>(
 
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    mspkpi::install_crypto_provider();
     module.add_class::<AggregateFunction>()?;
     module.add_class::<ScalarFunction>()?;
     module.add_function(wrap_pyfunction!(aggregate_functions, module)?)?;

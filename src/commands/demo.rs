@@ -46,6 +46,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let period = report::last_complete_month(&data).await?;
     eprintln!("rendering the reports for {period} ...");
     let summary = report::run(&ReportOptions {
+        as_of: None,
         data: data.clone().into(),
         period,
         clients: Vec::new(),

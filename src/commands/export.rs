@@ -4,7 +4,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 
-use super::report::EngineArgs;
+use super::report::{AsOfArgs, EngineArgs};
 use crate::data::location::Location;
 use crate::export;
 use crate::period::Period;
@@ -17,6 +17,8 @@ pub struct ExportArgs {
     /// Data directory: a local folder or an s3://bucket/prefix.
     #[arg(long, value_parser = Location::parse)]
     pub data: Location,
+    #[command(flatten)]
+    pub as_of: AsOfArgs,
     /// The period: 2026-10 or 2026-Q3.
     #[arg(long, value_parser = Period::parse)]
     pub period: Period,
@@ -33,9 +35,15 @@ pub struct ExportArgs {
 pub async fn run(args: ExportArgs) -> Result<()> {
     let started = Instant::now();
     let queries = saved_queries::load(args.queries.as_deref())?;
-    let results = report::collect(&args.data, &args.period, &queries, &args.engine.options()?)
-        .await?
-        .results;
+    let results = report::collect(
+        &args.data,
+        args.as_of.as_of,
+        &args.period,
+        &queries,
+        &args.engine.options()?,
+    )
+    .await?
+    .results;
     let catalogue = crate::kpi::catalogue(&queries);
     let facts = export::facts(&results, &catalogue, &args.period)?;
     let partition = export::write_to(&args.out, &args.period, &facts).await?;

@@ -4,6 +4,7 @@ use anyhow::{Result, bail};
 use chrono_tz::Tz;
 use clap::Args;
 
+use crate::import::commit::TableFormat;
 use crate::import::mapping::{self, MappingSpec, Preset};
 use crate::import::sources::SourceSpec;
 use crate::import::{self, ImportOptions};
@@ -30,6 +31,12 @@ pub struct ImportArgs {
     /// Check everything and print the counts and problems; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// How the tables are stored: `delta` (the default for a new folder: each import a
+    /// new version, readers see whole imports, `--as-of` reads older ones) or `parquet`
+    /// (plain folders, replaced by renames). An existing folder keeps its format;
+    /// `--format delta` converts a plain one.
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
     /// The time zone of timestamps the mapping returns without one, for mapping files
     /// without a `-- timezone:` header (the presets have none: PSA exports carry local
     /// times of the PSA's zone).
@@ -75,6 +82,7 @@ pub async fn run(args: ImportArgs) -> Result<()> {
             threads: args.threads,
             ..Default::default()
         },
+        format: args.format,
     };
     let imported = import::run(&options).await?;
     print!("{}", imported.text());

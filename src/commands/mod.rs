@@ -9,4 +9,5 @@ pub mod generate;
 pub mod import;
 pub mod report;
 pub mod sql;
+pub mod vacuum;
 pub mod validate;

@@ -4,6 +4,7 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 
+use crate::data::imports::AsOf;
 use crate::data::location::Location;
 use crate::period::Period;
 use crate::report::format::Currency;
@@ -48,6 +49,16 @@ impl EngineArgs {
     }
 }
 
+/// Which import of a data directory a command reads.
+#[derive(Debug, Clone, Args)]
+pub struct AsOfArgs {
+    /// Read the data as an import left it (time travel over Delta tables): an import's
+    /// number, or an RFC 3339 time for the last import committed by then
+    /// (2026-11-01T06:00:00Z). Default: the latest import.
+    #[arg(long, value_name = "IMPORT|TIME", value_parser = AsOf::parse)]
+    pub as_of: Option<AsOf>,
+}
+
 /// The report formats asked for.
 #[derive(Debug, Clone)]
 pub struct Formats(pub Vec<OutputFormat>);
@@ -63,6 +74,8 @@ pub struct ReportArgs {
     /// s3://bucket/prefix.
     #[arg(long, value_parser = Location::parse)]
     pub data: Location,
+    #[command(flatten)]
+    pub as_of: AsOfArgs,
     /// The period: a month (2026-10) or a quarter (2026-Q3), in each client's time zone.
     #[arg(long, value_parser = Period::parse)]
     pub period: Period,
@@ -92,6 +105,7 @@ pub async fn run(args: ReportArgs) -> Result<()> {
     let started = Instant::now();
     let options = ReportOptions {
         data: args.data,
+        as_of: args.as_of.as_of,
         period: args.period,
         clients: args.clients,
         formats: args.format.0,

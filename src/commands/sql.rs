@@ -10,7 +10,7 @@ use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
 
-use super::report::EngineArgs;
+use super::report::{AsOfArgs, EngineArgs};
 use crate::data::catalog::TableSource;
 use crate::data::integrity;
 use crate::data::location::Location;
@@ -28,6 +28,8 @@ pub struct SqlArgs {
     /// local folder or an s3://bucket/prefix.
     #[arg(long, value_parser = Location::parse)]
     pub data: Option<Location>,
+    #[command(flatten)]
+    pub as_of: AsOfArgs,
     /// The query to run.
     pub query: Option<String>,
     /// A file of SQL statements separated by `;`.
@@ -152,7 +154,10 @@ async fn execute_script(
 pub async fn run(args: SqlArgs) -> Result<()> {
     let engine = args.engine.options()?;
     let (ctx, sources) = match &args.data {
-        Some(data) => session::open(data, &engine).await?,
+        Some(data) => session::open(data, args.as_of.as_of, &engine).await?,
+        None if args.as_of.as_of.is_some() => {
+            bail!("--as-of reads a data directory: give it with --data")
+        }
         None => (session::connect(&engine).await?, Vec::new()),
     };
     // The month-to-period table the saved queries join, so their text runs here too.

@@ -1,7 +1,7 @@
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use super::report::EngineArgs;
+use super::report::{AsOfArgs, EngineArgs};
 use crate::data::location::Location;
 use crate::data::validate;
 
@@ -18,6 +18,8 @@ pub struct ValidateArgs {
     /// Data directory: a local folder or an s3://bucket/prefix.
     #[arg(long, value_parser = Location::parse)]
     pub data: Location,
+    #[command(flatten)]
+    pub as_of: AsOfArgs,
     #[arg(long, value_enum, default_value = "text")]
     pub format: ValidateFormat,
     #[command(flatten)]
@@ -26,7 +28,7 @@ pub struct ValidateArgs {
 
 /// Returns whether the data has errors.
 pub async fn run(args: ValidateArgs) -> Result<bool> {
-    let report = validate::validate(&args.data, &args.engine.options()?).await?;
+    let report = validate::validate(&args.data, args.as_of.as_of, &args.engine.options()?).await?;
     match args.format {
         ValidateFormat::Text => print!("{}", report.text()),
         ValidateFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -26,6 +26,8 @@ use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
+use crate::data::delta::{self, Snapshot};
+use crate::data::imports::{AsOf, Manifest};
 use crate::data::location::Location;
 use crate::data::object_stores;
 use crate::data::pinned::Pins;
@@ -40,6 +42,8 @@ pub struct TableSource {
     pub files: Vec<Location>,
     /// Hive partition keys (`month` for `month=2026-10/`), outermost first.
     pub partitions: Vec<String>,
+    /// A Delta table: the version the run reads, whose files are `files`.
+    pub delta: Option<Snapshot>,
 }
 
 /// One thing wrong with a data directory's structure or schema.
@@ -109,15 +113,71 @@ fn partition_keys(root: &Path, file: &Path) -> Vec<String> {
 }
 
 /// Lists the data directory's tables, reads every file's footer and checks each
-/// canonical table's columns. Does not stop at the first problem.
-pub async fn inspect(data: &Location) -> Result<Inspection> {
+/// canonical table's columns. Does not stop at the first problem. Delta tables are
+/// read at the versions of the import `as_of` names (the latest import without it;
+/// each table's latest version where the directory has no import manifest).
+pub async fn inspect(data: &Location, as_of: Option<AsOf>) -> Result<Inspection> {
+    let versions = versions(data, as_of).await?;
     match data {
-        Location::Local(dir) => inspect_folder(dir),
-        Location::Object(_) => inspect_objects(data).await,
+        Location::Local(dir) => inspect_folder(dir, &versions).await,
+        Location::Object(_) => inspect_objects(data, &versions).await,
     }
 }
 
-fn inspect_folder(dir: &Path) -> Result<Inspection> {
+/// The Delta version of each table a run reads, from the import manifest.
+#[derive(Debug, Default)]
+struct Versions {
+    tables: std::collections::BTreeMap<String, u64>,
+}
+
+impl Versions {
+    fn of(&self, table: &str) -> Option<u64> {
+        self.tables.get(table).copied()
+    }
+}
+
+async fn versions(data: &Location, as_of: Option<AsOf>) -> Result<Versions> {
+    let manifest = Manifest::read(data).await?;
+    let import = match (&manifest, as_of) {
+        (None, None) => return Ok(Versions::default()),
+        (None, Some(as_of)) => anyhow::bail!(
+            "--as-of {as_of}: {data} has no import manifest ({}/{}): time travel reads Delta tables written by `mspkpi import`",
+            crate::data::imports::FOLDER,
+            crate::data::imports::FILE
+        ),
+        (Some(manifest), Some(as_of)) => manifest.select(as_of, data)?,
+        (Some(manifest), None) => match manifest.latest() {
+            Some(latest) => latest,
+            None => return Ok(Versions::default()),
+        },
+    };
+    Ok(Versions {
+        tables: import.tables.clone(),
+    })
+}
+
+/// A Delta table's snapshot, or the problem that stops it from being read.
+async fn delta_table(
+    name: &str,
+    location: &Location,
+    versions: &Versions,
+    problems: &mut Vec<SchemaProblem>,
+) -> Option<Snapshot> {
+    match delta::snapshot(location, versions.of(name)).await {
+        Ok(snapshot) => Some(snapshot),
+        Err(error) => {
+            problems.push(SchemaProblem {
+                table: name.to_string(),
+                file: None,
+                column: None,
+                message: format!("{error:#}"),
+            });
+            None
+        }
+    }
+}
+
+async fn inspect_folder(dir: &Path, versions: &Versions) -> Result<Inspection> {
     if !dir.is_dir() {
         anyhow::bail!(
             "data directory {} does not exist or is not a folder",
@@ -145,6 +205,41 @@ fn inspect_folder(dir: &Path) -> Result<Inspection> {
     missing_tables(&dir.display().to_string(), &names, &mut inspection.problems);
     for name in names {
         let folder = dir.join(&name);
+        if delta::is_delta_folder(&folder) {
+            let location = Location::Local(folder.clone());
+            let Some(snapshot) =
+                delta_table(&name, &location, versions, &mut inspection.problems).await
+            else {
+                continue;
+            };
+            let files: Vec<PathBuf> = snapshot
+                .files
+                .iter()
+                .map(|f| PathBuf::from(format!("/{}", f.location)))
+                .collect();
+            for file in &files {
+                let footer = if file.exists() {
+                    read_footer(file)
+                } else {
+                    Err(vacuumed(snapshot.version))
+                };
+                check_file(
+                    &name,
+                    &file.as_path().into(),
+                    footer,
+                    &snapshot.partition_columns,
+                    &mut inspection.problems,
+                );
+            }
+            inspection.tables.push(TableSource {
+                name,
+                location,
+                files: files.into_iter().map(Location::Local).collect(),
+                partitions: snapshot.partition_columns.clone(),
+                delta: Some(snapshot),
+            });
+            continue;
+        }
         let (location, mut files) = if folder.is_dir() {
             let mut files = Vec::new();
             parquet_files(&folder, &mut files)?;
@@ -182,6 +277,7 @@ fn inspect_folder(dir: &Path) -> Result<Inspection> {
             location: location.into(),
             files: files.into_iter().map(Location::Local).collect(),
             partitions,
+            delta: None,
         });
     }
     Ok(inspection)
@@ -248,9 +344,22 @@ const FOOTER_READS: usize = 16;
 
 /// [`inspect`] for an object-store prefix: the objects listed once, each footer read
 /// with two ranged requests.
-async fn inspect_objects(data: &Location) -> Result<Inspection> {
+async fn inspect_objects(data: &Location, versions: &Versions) -> Result<Inspection> {
     let (store, objects) = object_stores::list(data).await?;
     let prefix = data.object_path().unwrap_or_default();
+    // Tables with a log: their files are the log's, never a listing's.
+    let mut delta_tables: Vec<String> = Vec::new();
+    for meta in &objects {
+        let Some(mut parts) = meta.location.prefix_match(&prefix) else {
+            continue;
+        };
+        if let (Some(table), Some(folder)) = (parts.next(), parts.next())
+            && folder.as_ref() == delta::LOG_FOLDER
+            && !delta_tables.iter().any(|t| t == table.as_ref())
+        {
+            delta_tables.push(table.as_ref().to_string());
+        }
+    }
     // Each object by its path below the prefix, hidden ones ('.', '_') left out.
     let below: Vec<(Vec<String>, object_store::ObjectMeta)> = objects
         .into_iter()
@@ -284,6 +393,43 @@ async fn inspect_objects(data: &Location) -> Result<Inspection> {
     let mut inspection = Inspection::default();
     missing_tables(&data.to_string(), &names, &mut inspection.problems);
     for name in names {
+        if delta_tables.contains(&name) {
+            let location = data.join(&name);
+            let Some(snapshot) =
+                delta_table(&name, &location, versions, &mut inspection.problems).await
+            else {
+                continue;
+            };
+            let footers: Vec<std::result::Result<SchemaRef, String>> = futures::stream::iter(
+                snapshot
+                    .files
+                    .iter()
+                    .map(|meta| read_object_footer(store.as_ref(), meta)),
+            )
+            .buffered(FOOTER_READS)
+            .collect()
+            .await;
+            let mut files = Vec::new();
+            for (meta, footer) in snapshot.files.iter().zip(footers) {
+                let file = object_location(data, &meta.location);
+                check_file(
+                    &name,
+                    &file,
+                    footer,
+                    &snapshot.partition_columns,
+                    &mut inspection.problems,
+                );
+                files.push(file);
+            }
+            inspection.tables.push(TableSource {
+                name,
+                location,
+                files,
+                partitions: snapshot.partition_columns.clone(),
+                delta: Some(snapshot),
+            });
+            continue;
+        }
         let single = format!("{name}.parquet");
         let in_folder = |parts: &[String]| parts.len() > 1 && parts[0] == name;
         let is_folder = below.iter().any(|(parts, _)| in_folder(parts));
@@ -342,9 +488,29 @@ async fn inspect_objects(data: &Location) -> Result<Inspection> {
                 .first()
                 .map(|(parts, _)| keys_of(parts))
                 .unwrap_or_default(),
+            delta: None,
         });
     }
     Ok(inspection)
+}
+
+/// Why a file of a Delta version is not there.
+fn vacuumed(version: u64) -> String {
+    format!(
+        "is missing, though version {version} of the table names it: removed by `mspkpi vacuum`? (an import replaced longer ago than the retention can no longer be read)"
+    )
+}
+
+/// The `s3://` location of an object in the bucket of `data`.
+fn object_location(data: &Location, path: &object_store::path::Path) -> Location {
+    match data {
+        Location::Object(url) => {
+            let mut url = url.clone();
+            url.set_path(&format!("/{path}"));
+            Location::Object(url)
+        }
+        Location::Local(_) => Location::Local(PathBuf::from(format!("/{path}"))),
+    }
 }
 
 async fn read_object_footer(
@@ -450,12 +616,16 @@ fn check_columns(
 /// Registers every table of the directory: canonical tables as views that cast to the
 /// canonical types, other tables (e.g. `calendars`) as they are. Any schema problem is
 /// an error that names the table, the file and the column.
-pub async fn register(ctx: &SessionContext, dir: &Location) -> Result<Vec<TableSource>> {
+pub async fn register(
+    ctx: &SessionContext,
+    dir: &Location,
+    as_of: Option<AsOf>,
+) -> Result<Vec<TableSource>> {
     if let Location::Local(path) = dir {
         crate::write::recover(path)?;
     }
     pin(ctx, dir)?;
-    let inspection = inspect(dir).await?;
+    let inspection = inspect(dir, as_of).await?;
     if !inspection.problems.is_empty() {
         const SHOWN: usize = 5;
         let mut message: Vec<String> = inspection
@@ -486,20 +656,40 @@ fn pin(ctx: &SessionContext, dir: &Location) -> Result<()> {
     let Some(pins) = ctx.state().config().get_extension::<Pins>() else {
         return Ok(());
     };
-    match dir {
+    if let Some((store, prefix)) = pinned_key(dir)? {
+        pins.pin(&store, prefix);
+    }
+    Ok(())
+}
+
+/// A location's store and path as [`Pins`] names them; `None` for a local folder that
+/// is not there (it has nothing to pin; inspecting it says so).
+fn pinned_key(location: &Location) -> Result<Option<(String, object_store::path::Path)>> {
+    Ok(match location {
         Location::Local(path) => {
-            // A folder that is not there has nothing to pin; inspecting it says so.
             let Ok(absolute) = path.canonicalize() else {
-                return Ok(());
+                return Ok(None);
             };
             let prefix = object_store::path::Path::from_filesystem_path(&absolute)
                 .with_context(|| format!("{}: not a usable path", path.display()))?;
-            pins.pin(object_stores::LOCAL_STORE, prefix);
+            Some((object_stores::LOCAL_STORE.to_string(), prefix))
         }
-        Location::Object(url) => pins.pin(
-            &object_stores::bucket_store(url),
-            dir.object_path().unwrap_or_default(),
-        ),
+        Location::Object(url) => Some((
+            object_stores::bucket_store(url),
+            location.object_path().unwrap_or_default(),
+        )),
+    })
+}
+
+/// Fixes a Delta table's listing to the files of the version the run reads.
+fn fix_delta_listing(ctx: &SessionContext, source: &TableSource) -> Result<()> {
+    let (Some(snapshot), Some(pins)) =
+        (&source.delta, ctx.state().config().get_extension::<Pins>())
+    else {
+        return Ok(());
+    };
+    if let Some((store, prefix)) = pinned_key(&source.location)? {
+        pins.fix(&store, prefix, snapshot.files.clone());
     }
     Ok(())
 }
@@ -543,6 +733,7 @@ pub fn empty_table(
 /// Registers tables already inspected.
 pub async fn register_sources(ctx: &SessionContext, sources: &[TableSource]) -> Result<()> {
     for source in sources {
+        fix_delta_listing(ctx, source)?;
         register_table(ctx, source).await.with_context(|| {
             format!(
                 "cannot register table '{}' from {}",

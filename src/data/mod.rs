@@ -3,9 +3,12 @@
 //! that tell damaged or invalid data from a failing query.
 
 pub mod catalog;
+pub mod delta;
+pub mod imports;
 pub mod integrity;
 pub mod location;
 pub mod object_stores;
 pub mod pinned;
 pub mod schema;
+pub mod vacuum;
 pub mod validate;

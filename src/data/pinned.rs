@@ -129,10 +129,14 @@ impl Pins {
         Self::root_of(state, store, path).is_some()
     }
 
-    /// Fixes the objects below `folder` (inside a pinned root) to `objects`, whatever a
-    /// listing would find there: a Delta table's files at the version the run reads.
+    /// Fixes the objects below `folder` to `objects`, whatever a listing would find
+    /// there: a Delta table's files at the version the run reads. The folder is pinned
+    /// from here on if no root holds it.
     pub fn fix(&self, store: &str, folder: Path, objects: Vec<ObjectMeta>) {
         let mut state = self.lock();
+        if !Self::pinned(&state, store, Some(&folder)) {
+            state.roots.push((store.to_string(), folder.clone()));
+        }
         Self::remember(&mut state, store, &objects);
         state
             .fixed

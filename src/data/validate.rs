@@ -11,6 +11,7 @@ use datafusion::prelude::SessionContext;
 use serde::Serialize;
 
 use crate::data::catalog::{self, TableSource};
+use crate::data::imports::AsOf;
 use crate::data::integrity;
 use crate::session::{self, EngineOptions};
 
@@ -432,8 +433,12 @@ async fn invalid_texts(
 
 /// Checks a data directory: its files here, its data rules on `engine` (locally or on
 /// a cluster). An error return means validation could not run at all.
-pub async fn validate(dir: &Location, engine: &EngineOptions) -> Result<ValidationReport> {
-    let inspection = catalog::inspect(dir).await?;
+pub async fn validate(
+    dir: &Location,
+    as_of: Option<AsOf>,
+    engine: &EngineOptions,
+) -> Result<ValidationReport> {
+    let inspection = catalog::inspect(dir, as_of).await?;
     let mut findings: Vec<Finding> = inspection
         .problems
         .iter()

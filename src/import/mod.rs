@@ -2,8 +2,9 @@
 //! in SQL. Sources are read and registered, each mapping file's result is checked and
 //! converted to its table's schema and written to a staging folder with the tables the
 //! data directory keeps, `validate` runs there, and only a clean result replaces the
-//! data directory's tables.
+//! data directory's tables: as new Delta versions, or by a folder swap (see [`commit`]).
 
+pub mod commit;
 pub mod conform;
 pub mod mapping;
 pub mod problems;
@@ -28,6 +29,7 @@ use crate::data::schema::{self, TABLES};
 use crate::data::validate::{self, ValidationReport};
 use crate::session::{self, EngineOptions};
 use crate::write::StagedDir;
+use commit::TableFormat;
 use conform::Conformer;
 use mapping::{Mapping, MappingFile, MappingSpec};
 use problems::Problems;
@@ -43,6 +45,8 @@ pub struct ImportOptions {
     /// The zone of zone-less timestamps in mapping files that declare none.
     pub timezone: Option<Tz>,
     pub engine: EngineOptions,
+    /// How the tables are stored (`None`: as `out` has them, Delta for a new folder).
+    pub format: Option<TableFormat>,
 }
 
 /// What became of one canonical table.
@@ -82,6 +86,10 @@ pub struct Imported {
     pub validation: Option<ValidationReport>,
     pub written: bool,
     pub dry_run: bool,
+    /// How the tables are stored.
+    pub format: TableFormat,
+    /// The import's number in the data directory's manifest (Delta tables).
+    pub import: Option<u64>,
     /// Reading the sources, running the mappings and writing Parquet.
     pub mapping_time: Duration,
     pub validate_time: Duration,
@@ -148,7 +156,13 @@ impl Imported {
             self.validate_time.as_secs_f64()
         ));
         let verdict = if self.written {
-            format!("imported into {}", self.out.display())
+            match self.import {
+                Some(import) => format!(
+                    "imported into {} (Delta tables, import {import})",
+                    self.out.display()
+                ),
+                None => format!("imported into {}", self.out.display()),
+            }
         } else if self.dry_run && self.clean() {
             format!("dry run: clean, nothing written to {}", self.out.display())
         } else {
@@ -165,6 +179,15 @@ impl Imported {
 pub async fn run(options: &ImportOptions) -> Result<Imported> {
     let mapping = Mapping::load(&options.mapping)?;
     check_destination(&options.out)?;
+    let format = options
+        .format
+        .unwrap_or_else(|| TableFormat::of(&options.out));
+    if format == TableFormat::Parquet && commit::holds_delta(&options.out) {
+        bail!(
+            "--format parquet: {} holds Delta tables; import plain folders into a new folder",
+            options.out.display()
+        );
+    }
     let started = Instant::now();
     let threads = options
         .engine
@@ -310,7 +333,7 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
     let started = Instant::now();
     let validation = if problems.is_empty() {
         let staged = Location::Local(staging.path().to_path_buf());
-        let mut report = validate::validate(&staged, &options.engine).await?;
+        let mut report = validate::validate(&staged, None, &options.engine).await?;
         relocate(&mut report, staging.path(), &options.out);
         Some(report)
     } else {
@@ -319,8 +342,19 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
     let validate_time = started.elapsed();
     let clean = problems.is_empty() && validation.as_ref().is_some_and(|v| v.errors() == 0);
     let written = clean && !options.dry_run;
+    let mut import = None;
     if written {
-        staging.commit()?;
+        match format {
+            TableFormat::Parquet => staging.commit()?,
+            TableFormat::Delta => {
+                let new: Vec<&str> = tables
+                    .iter()
+                    .filter(|t| matches!(t.outcome, Outcome::Mapped { .. } | Outcome::Empty))
+                    .map(|t| t.table)
+                    .collect();
+                import = Some(commit::commit_delta(staging.path(), &options.out, &new).await?);
+            }
+        }
     }
     Ok(Imported {
         out: options.out.clone(),
@@ -333,6 +367,8 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
         validation,
         written,
         dry_run: options.dry_run,
+        format,
+        import,
         mapping_time,
         validate_time,
     })

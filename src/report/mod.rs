@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use minijinja::Value;
 
 use crate::data::catalog;
+use crate::data::imports::AsOf;
 use crate::data::integrity;
 use crate::data::location::Location;
 use crate::kpi;
@@ -68,6 +69,8 @@ impl OutputFormat {
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
     pub data: Location,
+    /// The import whose data the report reads (`--as-of`; the latest when `None`).
+    pub as_of: Option<AsOf>,
     pub period: Period,
     /// Only these clients (all active clients when empty).
     pub clients: Vec<String>,
@@ -109,11 +112,12 @@ pub struct Collected {
 /// clients and SLA targets. A failure that damaged data can explain names the file.
 pub async fn collect(
     data: &Location,
+    as_of: Option<AsOf>,
     period: &Period,
     queries: &[SavedQuery],
     engine: &EngineOptions,
 ) -> Result<Collected> {
-    let (ctx, sources) = session::open(data, engine).await?;
+    let (ctx, sources) = session::open(data, as_of, engine).await?;
     let status_history = catalog::has_status_history(&sources);
     let run = run_queries(&ctx, data, period, queries, engine, status_history);
     integrity::guarded(&sources, run).await
@@ -178,7 +182,14 @@ pub async fn run(options: &ReportOptions) -> Result<ReportSummary> {
         clients,
         targets,
         status_history,
-    } = collect(&options.data, &options.period, &queries, &options.engine).await?;
+    } = collect(
+        &options.data,
+        options.as_of,
+        &options.period,
+        &queries,
+        &options.engine,
+    )
+    .await?;
     let mut catalogue = kpi::catalogue(&queries);
     if !status_history {
         kpi::without_table(&mut catalogue, crate::data::schema::TICKET_STATUS);
@@ -331,7 +342,7 @@ impl Page<'_> {
 
 /// The last complete period of the data: the latest `created_at` month, minus one.
 pub async fn last_complete_month(data: &Path) -> Result<Period> {
-    let (ctx, sources) = session::open(&data.into(), &EngineOptions::default()).await?;
+    let (ctx, sources) = session::open(&data.into(), None, &EngineOptions::default()).await?;
     let table = integrity::guarded(&sources, async {
         Table::from_batches(
             &ctx.sql("SELECT CAST(max(created_at) AS DATE) AS last FROM tickets")

@@ -63,6 +63,7 @@ pub async fn write(data: &Path, dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (ctx, _) = session::open(
         &Location::Local(data.to_path_buf()),
+        None,
         &EngineOptions::default(),
     )
     .await?;

@@ -73,7 +73,7 @@ async fn validate_finds_every_class_of_problem() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     healthy(d);
-    let clean = mspkpi::data::validate::validate(&d.into(), &Default::default())
+    let clean = mspkpi::data::validate::validate(&d.into(), None, &Default::default())
         .await
         .unwrap();
     assert_eq!(clean.findings.len(), 0, "{}", clean.text());
@@ -217,7 +217,7 @@ async fn validate_finds_every_class_of_problem() {
             ],
         ],
     );
-    let report = mspkpi::data::validate::validate(&d.into(), &Default::default())
+    let report = mspkpi::data::validate::validate(&d.into(), None, &Default::default())
         .await
         .unwrap();
     let text = report.text();
@@ -1059,7 +1059,7 @@ async fn status_history_rules() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     status_history_examples(d);
-    let clean = mspkpi::data::validate::validate(&d.into(), &Default::default())
+    let clean = mspkpi::data::validate::validate(&d.into(), None, &Default::default())
         .await
         .unwrap();
     assert_eq!(
@@ -1073,7 +1073,7 @@ async fn status_history_rules() {
     let statuses = d.join("statuses");
     let kept = tempfile::tempdir().unwrap();
     std::fs::rename(&statuses, kept.path().join("statuses")).unwrap();
-    let report = mspkpi::data::validate::validate(&d.into(), &Default::default())
+    let report = mspkpi::data::validate::validate(&d.into(), None, &Default::default())
         .await
         .unwrap();
     assert!(
@@ -1117,7 +1117,7 @@ async fn status_history_rules() {
         "part-bad.parquet",
         &[vec![s("Escalated"), s("urgent")], vec![s("New"), s("open")]],
     );
-    let report = mspkpi::data::validate::validate(&d.into(), &Default::default())
+    let report = mspkpi::data::validate::validate(&d.into(), None, &Default::default())
         .await
         .unwrap();
     let text = report.text();
@@ -1146,7 +1146,7 @@ async fn status_history_rules() {
         "part-late.parquet",
         &[vec![s("W3"), s("Closed"), ts("2026-10-26 09:30")]],
     );
-    let report = mspkpi::data::validate::validate(&d.into(), &Default::default())
+    let report = mspkpi::data::validate::validate(&d.into(), None, &Default::default())
         .await
         .unwrap();
     assert_eq!(

@@ -50,7 +50,7 @@ async fn every_saved_query_gives_the_local_result_on_an_in_process_cluster() {
     };
     let state = session::state(mspkpi::cluster::client_config(), &engine).unwrap();
     let ctx = mspkpi::cluster::standalone(state).await.unwrap();
-    mspkpi::data::catalog::register(&ctx, &dir.path().into())
+    mspkpi::data::catalog::register(&ctx, &dir.path().into(), None)
         .await
         .unwrap();
     let period = Period::parse("2025-12").unwrap();

@@ -170,7 +170,7 @@ pub fn write_table_file(dir: &Path, table: &str, file: &str, rows: &[Vec<Cell>])
 /// Runs every built-in saved query for a period over a data directory.
 pub async fn saved_results(dir: &Path, period: &str) -> Vec<mspkpi::run::QueryResult> {
     let period = mspkpi::period::Period::parse(period).unwrap();
-    let (ctx, _) = mspkpi::session::open(&dir.into(), &Default::default())
+    let (ctx, _) = mspkpi::session::open(&dir.into(), None, &Default::default())
         .await
         .unwrap();
     mspkpi::period::register_periods(&ctx, period.grain).unwrap();
@@ -492,6 +492,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn report_options(data: &Path, out: &Path, period: &str) -> mspkpi::report::ReportOptions {
     mspkpi::report::ReportOptions {
         data: data.into(),
+        as_of: None,
         period: mspkpi::period::Period::parse(period).unwrap(),
         clients: Vec::new(),
         formats: vec![

@@ -1,8 +1,10 @@
-//! Readers while an import commits, and imports that are killed: a run reads the data
-//! as its registration listed it; a file replaced under it fails the run with "changed
-//! during the run: rerun", never with another history's numbers; a killed import leaves
-//! the previous data, which the next run finds. The pause points (`MSPKPI_PAUSE_AT`)
-//! make each overlap certain.
+//! Readers while an import commits, and imports that are killed. Over Delta tables a
+//! run reads the import that was the latest when it started, whole, whatever commits
+//! meanwhile; a killed import leaves the previous one, and the next completes. Over
+//! plain Parquet folders a run reads the data as its registration listed it; a file
+//! replaced under it fails the run with "changed during the run: rerun", never with
+//! another history's numbers; a killed import leaves the previous data, which the next
+//! run finds. The pause points (`MSPKPI_PAUSE_AT`) make each overlap certain.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -68,9 +70,13 @@ fn text(output: &Output) -> String {
     )
 }
 
-fn import(mapping: &Path, history: &Path, out: &Path) -> Command {
+fn import(mapping: &Path, history: &Path, out: &Path, format: &str) -> Command {
     let mut command = mspkpi();
-    command.arg("import").arg("--mapping").arg(mapping);
+    command
+        .arg("import")
+        .args(["--format", format])
+        .arg("--mapping")
+        .arg(mapping);
     for table in SOURCES {
         command
             .arg("--source")
@@ -169,6 +175,8 @@ impl Drop for Paused {
 struct Histories {
     root: tempfile::TempDir,
     mapping: PathBuf,
+    /// How the imports store the tables: `delta` or `parquet`.
+    format: &'static str,
     a: PathBuf,
     b: PathBuf,
     /// The export of each history, imported on its own.
@@ -177,14 +185,14 @@ struct Histories {
 }
 
 impl Histories {
-    fn new() -> Self {
+    fn new(format: &'static str) -> Self {
         let root = tempfile::tempdir().unwrap();
         let mapping = identity_mapping(root.path());
         let a = history(root.path(), 1);
         let b = history(root.path(), 2);
         let expected = |history: &Path, name: &str| {
             let data = root.path().join(format!("only-{name}"));
-            succeeds(&mut import(&mapping, history, &data));
+            succeeds(&mut import(&mapping, history, &data, format));
             let out = root.path().join(format!("export-{name}"));
             succeeds(&mut export(&data, &out));
             exported(&out)
@@ -196,6 +204,7 @@ impl Histories {
         Self {
             root,
             mapping,
+            format,
             a,
             b,
             expected_a,
@@ -208,7 +217,7 @@ impl Histories {
     }
 
     fn import(&self, history: &Path, out: &Path) -> Command {
-        import(&self.mapping, history, out)
+        import(&self.mapping, history, out, self.format)
     }
 
     /// Exports `data` into a new folder and says which history it equals.
@@ -237,8 +246,8 @@ fn leftovers(data: &Path) -> Vec<String> {
 }
 
 #[test]
-fn readers_during_imports_see_one_history_or_are_told_to_rerun() {
-    let histories = Histories::new();
+fn readers_during_parquet_imports_see_one_history_or_are_told_to_rerun() {
+    let histories = Histories::new("parquet");
     let data = histories.path("data");
     succeeds(&mut histories.import(&histories.a, &data));
     assert_eq!(histories.export_is(&data, "first"), "a");
@@ -331,8 +340,8 @@ fn readers_during_imports_see_one_history_or_are_told_to_rerun() {
 }
 
 #[test]
-fn a_killed_import_leaves_the_previous_data_and_the_next_run_repairs() {
-    let histories = Histories::new();
+fn a_killed_parquet_import_leaves_the_previous_data_and_the_next_run_repairs() {
+    let histories = Histories::new("parquet");
     let data = histories.path("data");
     succeeds(&mut histories.import(&histories.a, &data));
 
@@ -372,4 +381,237 @@ fn a_killed_import_leaves_the_previous_data_and_the_next_run_repairs() {
     );
     assert!(leftovers(&data).is_empty(), "{:?}", leftovers(&data));
     assert_eq!(histories.export_is(&data, "after-import-2"), "a");
+}
+
+/// The numbers of the imports in a data directory's manifest.
+fn manifest_imports(data: &Path) -> Vec<u64> {
+    let text = std::fs::read_to_string(data.join("_mspkpi/imports.ndjson")).unwrap();
+    text.lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value["import"].as_u64().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn readers_during_delta_imports_see_one_import_whole() {
+    let histories = Histories::new("delta");
+    let data = histories.path("data");
+    succeeds(&mut histories.import(&histories.a, &data));
+    assert!(data.join("tickets/_delta_log").is_dir());
+    assert_eq!(manifest_imports(&data), [1]);
+    assert_eq!(histories.export_is(&data, "first"), "a");
+
+    // An export that registered its tables before an import commits reads its import,
+    // exactly, to the end.
+    let reader = Paused::start(
+        export(&data, &histories.path("held")),
+        &histories.path("pause-reader"),
+        "registered",
+    );
+    succeeds(&mut histories.import(&histories.b, &data));
+    let held = reader.resume();
+    assert!(held.status.success(), "{}", text(&held));
+    assert_eq!(exported(&histories.path("held")), histories.expected_a);
+    assert_eq!(histories.export_is(&data, "after"), "b");
+
+    // Between the commits of two tables, and before the manifest names them, readers
+    // see the previous import whole.
+    for step in ["commit.table", "manifest"] {
+        let writer = Paused::start(
+            histories.import(&histories.a, &data),
+            &histories.path(&format!("pause-{step}")),
+            step,
+        );
+        assert_eq!(histories.export_is(&data, &format!("during-{step}")), "b");
+        assert!(writer.resume().status.success());
+        assert_eq!(histories.export_is(&data, &format!("after-{step}")), "a");
+        succeeds(&mut histories.import(&histories.b, &data));
+    }
+
+    // Imports and exports in loops: every export succeeds with one history's facts.
+    let importing = std::sync::atomic::AtomicBool::new(true);
+    let mut overlapped = 0;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for round in 0..10 {
+                let history = if round % 2 == 0 {
+                    &histories.a
+                } else {
+                    &histories.b
+                };
+                succeeds(&mut histories.import(history, &data));
+            }
+            importing.store(false, std::sync::atomic::Ordering::SeqCst);
+        });
+        let started = Instant::now();
+        let mut round = 0;
+        while importing.load(std::sync::atomic::Ordering::SeqCst) {
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "the loop takes too long"
+            );
+            round += 1;
+            let seen = histories.export_is(&data, &format!("loop-{round}"));
+            if importing.load(std::sync::atomic::Ordering::SeqCst) {
+                overlapped += 1;
+            }
+            assert_ne!(seen, "neither", "export {round} is neither history's");
+        }
+    });
+    assert!(
+        overlapped >= 3,
+        "only {overlapped} exports ran during the imports"
+    );
+    assert!(leftovers(&data).is_empty(), "{:?}", leftovers(&data));
+}
+
+#[test]
+fn a_killed_delta_import_leaves_the_previous_import_and_the_next_completes() {
+    let histories = Histories::new("delta");
+    let data = histories.path("data");
+    succeeds(&mut histories.import(&histories.a, &data));
+    // Killed with its tables staged, with one table committed, and before the
+    // manifest: readers see import 1 each time; the next import commits over it.
+    for (round, step) in ["commit", "commit.table", "manifest"]
+        .into_iter()
+        .enumerate()
+    {
+        Paused::start(
+            histories.import(&histories.b, &data),
+            &histories.path(&format!("pause-{round}")),
+            step,
+        )
+        .kill();
+        assert_eq!(manifest_imports(&data), [1], "killed at {step}");
+        assert_eq!(
+            histories.export_is(&data, &format!("after-kill-{round}")),
+            "a"
+        );
+    }
+    succeeds(&mut histories.import(&histories.b, &data));
+    assert_eq!(manifest_imports(&data), [1, 2]);
+    assert_eq!(histories.export_is(&data, "completed"), "b");
+    // The killed runs' staging folders are gone once an import ran after them.
+    assert!(leftovers(&data).is_empty(), "{:?}", leftovers(&data));
+}
+
+/// A report's files, by path below its folder, with their bytes.
+fn report(data: &Path, out: &Path, as_of: Option<&str>) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut command = mspkpi();
+    command
+        .args([
+            "report",
+            "--threads",
+            "2",
+            "--period",
+            PERIOD,
+            "--format",
+            "md,html",
+        ])
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(out);
+    if let Some(as_of) = as_of {
+        command.args(["--as-of", as_of]);
+    }
+    succeeds(&mut command);
+    exported(out)
+}
+
+#[test]
+fn as_of_reproduces_an_earlier_report_and_vacuum_keeps_what_readers_hold() {
+    let histories = Histories::new("delta");
+    let data = histories.path("data");
+    succeeds(&mut histories.import(&histories.a, &data));
+    let first = report(&data, &histories.path("report-1"), None);
+    let plain = histories.path("plain");
+    succeeds(&mut import(
+        &histories.mapping,
+        &histories.a,
+        &plain,
+        "parquet",
+    ));
+    assert_eq!(
+        report(&plain, &histories.path("report-plain"), None),
+        first,
+        "a Delta import reports as the plain one"
+    );
+    succeeds(&mut histories.import(&histories.b, &data));
+    let second = report(&data, &histories.path("report-2"), None);
+    assert_ne!(second, first);
+    assert_eq!(report(&data, &histories.path("as-of-1"), Some("1")), first);
+    let manifest = std::fs::read_to_string(data.join("_mspkpi/imports.ndjson")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(manifest.lines().next().unwrap()).unwrap();
+    let committed = line["committed_at"].as_str().unwrap();
+    assert_eq!(
+        report(&data, &histories.path("as-of-time"), Some(committed)),
+        first
+    );
+
+    // Unknown imports, and --as-of over plain folders, are refused by name.
+    let unknown = mspkpi()
+        .args(["export", "--period", PERIOD, "--as-of", "9", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(histories.path("unknown"))
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown).contains("--as-of import 9: no such import"),
+        "{}",
+        text(&unknown)
+    );
+    let over_plain = mspkpi()
+        .args(["export", "--period", PERIOD, "--as-of", "1", "--data"])
+        .arg(&plain)
+        .arg("--out")
+        .arg(histories.path("over-plain"))
+        .output()
+        .unwrap();
+    assert!(
+        text(&over_plain).contains("has no import manifest"),
+        "{}",
+        text(&over_plain)
+    );
+
+    // A vacuum within the retention removes nothing; a reader holding import 2 reads
+    // through a vacuum with no retention, which removes import 1's files.
+    let kept = succeeds(mspkpi().args(["vacuum", "--data"]).arg(&data));
+    assert!(text(&kept).contains("removed 0 files"), "{}", text(&kept));
+    let reader = Paused::start(
+        export(&data, &histories.path("through-vacuum")),
+        &histories.path("pause-vacuum"),
+        "registered",
+    );
+    let vacuumed = succeeds(
+        mspkpi()
+            .args(["vacuum", "--retain", "0s", "--data"])
+            .arg(&data),
+    );
+    let said = text(&vacuumed);
+    assert!(
+        said.contains("imports still readable: 2") && !said.contains("removed 0 files"),
+        "{said}"
+    );
+    let held = reader.resume();
+    assert!(held.status.success(), "{}", text(&held));
+    assert_eq!(
+        exported(&histories.path("through-vacuum")),
+        histories.expected_b
+    );
+    assert_eq!(report(&data, &histories.path("report-3"), None), second);
+    let gone = mspkpi()
+        .args(["export", "--period", PERIOD, "--as-of", "1", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(histories.path("gone"))
+        .output()
+        .unwrap();
+    assert!(!gone.status.success());
+    println!("{}", text(&gone));
+    assert!(text(&gone).contains("tickets"), "{}", text(&gone));
 }

@@ -20,7 +20,7 @@ async fn exported(data: &Path, period: &str, threads: usize) -> String {
         threads: Some(threads),
         ..Default::default()
     };
-    let results = report::collect(&data.into(), &period, &queries, &engine)
+    let results = report::collect(&data.into(), None, &period, &queries, &engine)
         .await
         .unwrap()
         .results;

@@ -20,7 +20,7 @@ async fn generated_tables_match_the_canonical_schema_and_look_real() {
     let summary = generated(dir.path(), 30, 40_000, 12);
     assert_eq!(summary.clients, 30);
     assert!((36_000..44_000).contains(&summary.tickets), "{summary:?}");
-    let (ctx, tables) = session::open(&dir.path().into(), &EngineOptions::default())
+    let (ctx, tables) = session::open(&dir.path().into(), None, &EngineOptions::default())
         .await
         .unwrap();
     assert_eq!(tables.len(), 5);
@@ -221,7 +221,7 @@ fn the_status_history_leaves_the_other_tables_byte_identical() {
 }
 
 async fn open_error(dir: &std::path::Path) -> String {
-    match session::open(&dir.into(), &EngineOptions::default()).await {
+    match session::open(&dir.into(), None, &EngineOptions::default()).await {
         Ok(_) => panic!("expected an error for {}", dir.display()),
         Err(e) => format!("{e:#}"),
     }
@@ -320,7 +320,7 @@ async fn catalog_errors_name_the_table_file_and_column() {
 
     // Back to healthy.
     assert!(
-        session::open(&dir.path().into(), &EngineOptions::default())
+        session::open(&dir.path().into(), None, &EngineOptions::default())
             .await
             .is_ok()
     );
@@ -412,7 +412,7 @@ async fn compatible_types_are_cast_and_hive_partitions_are_read() {
         ],
     );
 
-    let (ctx, _) = session::open(&dir.path().into(), &EngineOptions::default())
+    let (ctx, _) = session::open(&dir.path().into(), None, &EngineOptions::default())
         .await
         .unwrap();
     let batches = query(

@@ -121,7 +121,9 @@ async fn a_model_beyond_its_budget_is_spilled_to_parquet_and_removed_after_the_r
             threads: Some(3),
             ..Default::default()
         };
-        let (ctx, _) = session::open(&dir.path().into(), &engine).await.unwrap();
+        let (ctx, _) = session::open(&dir.path().into(), None, &engine)
+            .await
+            .unwrap();
         mspkpi::period::register_periods(&ctx, period.grain).unwrap();
         // Each model is announced once its table is there, so the queries waiting for it
         // can start.
@@ -261,10 +263,16 @@ async fn a_declared_kpi_reaches_the_client_report_and_the_export() {
 
     let queries = saved_queries::load(Some(queries_dir.path())).unwrap();
     let period = Period::parse("2026-10").unwrap();
-    let results = report::collect(&data.path().into(), &period, &queries, &Default::default())
-        .await
-        .unwrap()
-        .results;
+    let results = report::collect(
+        &data.path().into(),
+        None,
+        &period,
+        &queries,
+        &Default::default(),
+    )
+    .await
+    .unwrap()
+    .results;
     let catalogue = mspkpi::kpi::catalogue(&queries);
     let facts = export::facts(&results, &catalogue, &period).unwrap();
     let kpis = facts
@@ -319,10 +327,16 @@ async fn a_queries_folder_can_replace_a_built_in_model() {
     assert_eq!(queries.iter().filter(|q| q.name == "work_facts").count(), 1);
     assert!(queries.iter().any(|q| q.name == "ticket_facts"));
     let period = Period::parse("2026-10").unwrap();
-    let results = report::collect(&data.path().into(), &period, &queries, &Default::default())
-        .await
-        .unwrap()
-        .results;
+    let results = report::collect(
+        &data.path().into(),
+        None,
+        &period,
+        &queries,
+        &Default::default(),
+    )
+    .await
+    .unwrap()
+    .results;
     let efficiency = results
         .iter()
         .find(|r| r.query.name == "efficiency")
@@ -352,7 +366,7 @@ fn saved(file: &str, text: &str) -> saved_queries::SavedQuery {
 async fn queries_start_when_their_models_are_there_and_come_back_in_file_order() {
     let dir = tempfile::tempdir().unwrap();
     worked_examples(dir.path());
-    let (ctx, _) = session::open(&dir.path().into(), &Default::default())
+    let (ctx, _) = session::open(&dir.path().into(), None, &Default::default())
         .await
         .unwrap();
     let reads_model = "-- name: a\n-- scope: portfolio\n\
@@ -416,7 +430,7 @@ async fn models_that_read_each_other_in_a_cycle_are_an_error() {
     let b =
         saved_queries::SavedQuery::parse("b.sql", "-- name: b\n-- scope: model\nSELECT * FROM a\n")
             .unwrap();
-    let (ctx, _) = session::open(&dir.path().into(), &Default::default())
+    let (ctx, _) = session::open(&dir.path().into(), None, &Default::default())
         .await
         .unwrap();
     let error = run::materialise(&ctx, &[a, b], &Default::default(), &Placement::Memory)
@@ -449,7 +463,7 @@ async fn report_and_export(data: &Path, queries: &Path) -> (String, String, Stri
     let read = |file: &str| std::fs::read_to_string(out.path().join("2026-10").join(file)).unwrap();
     let loaded = saved_queries::load(Some(queries)).unwrap();
     let period = Period::parse("2026-10").unwrap();
-    let results = report::collect(&data.into(), &period, &loaded, &Default::default())
+    let results = report::collect(&data.into(), None, &period, &loaded, &Default::default())
         .await
         .unwrap()
         .results;

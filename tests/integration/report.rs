@@ -385,7 +385,7 @@ async fn sla_goal_per_client_and_currency() {
     assert!(read(folder.join("R.md")).contains("The goal: **95.0 %** of tickets"));
     assert!(read(folder.join("index.md")).contains("| average MRR at the end | CHF 1,000.00 |"));
     assert_eq!(
-        mspkpi::data::validate::validate(&data.path().into(), &Default::default())
+        mspkpi::data::validate::validate(&data.path().into(), None, &Default::default())
             .await
             .unwrap()
             .errors(),
@@ -393,7 +393,7 @@ async fn sla_goal_per_client_and_currency() {
     );
 
     with_goals(150.0);
-    let text = mspkpi::data::validate::validate(&data.path().into(), &Default::default())
+    let text = mspkpi::data::validate::validate(&data.path().into(), None, &Default::default())
         .await
         .unwrap()
         .text();

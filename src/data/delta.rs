@@ -1,0 +1,317 @@
+//! Delta Lake tables (delta-rs): a table folder holding a `_delta_log/` is a Delta table.
+//!
+//! Reading: a run resolves each Delta table once, to one version, and reads exactly the
+//! Parquet files of that version: the catalog registers a listing table whose listing
+//! is fixed to those files (see [`crate::data::pinned`]), so a plan carries plain file
+//! paths, on one machine or to a cluster's executors, and a commit made meanwhile is
+//! not seen. Tables whose log asks for a reader feature this path cannot honour
+//! (deletion vectors, column mapping) are refused by name.
+//!
+//! Writing: the import writes its Parquet files into the table folder under names no
+//! version has used, then commits one version that adds them and removes every file of
+//! the version before. Old files stay until `vacuum` removes them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, Utc};
+use deltalake_core::kernel::engine::arrow_conversion::TryFromArrow;
+use deltalake_core::kernel::transaction::CommitBuilder;
+use deltalake_core::kernel::{Action, Add, Remove, StructType};
+use deltalake_core::operations::create::CreateBuilder;
+use deltalake_core::protocol::{DeltaOperation, SaveMode};
+use deltalake_core::{DeltaTable, DeltaTableBuilder};
+use object_store::ObjectMeta;
+use object_store::path::Path as ObjectPath;
+use url::Url;
+
+use crate::data::location::Location;
+use crate::data::object_stores;
+
+/// The folder that makes a table folder a Delta table.
+pub const LOG_FOLDER: &str = "_delta_log";
+
+/// Reader features whose tables this reader reads as plain Parquet files.
+const READABLE_FEATURES: [&str; 4] = [
+    "timestampNtz",
+    "v2Checkpoint",
+    "vacuumProtocolCheck",
+    "domainMetadata",
+];
+
+/// A Delta table at the version a run reads.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub version: u64,
+    /// The version's data files, by their paths in the table's store, with their sizes.
+    pub files: Vec<ObjectMeta>,
+    /// The table's partition columns, outermost first.
+    pub partition_columns: Vec<String>,
+}
+
+/// Whether the local folder is a Delta table.
+pub fn is_delta_folder(folder: &Path) -> bool {
+    folder.join(LOG_FOLDER).is_dir()
+}
+
+/// The table's URL as delta-rs takes it: a folder URL, ending in '/'.
+fn table_url(location: &Location) -> Result<Url> {
+    match location {
+        Location::Local(path) => {
+            let absolute = path
+                .canonicalize()
+                .with_context(|| format!("cannot resolve {}", path.display()))?;
+            Url::from_directory_path(&absolute)
+                .map_err(|()| anyhow!("{}: not a usable folder path", absolute.display()))
+        }
+        Location::Object(url) => {
+            let mut url = url.clone();
+            if !url.path().ends_with('/') {
+                let path = format!("{}/", url.path());
+                url.set_path(&path);
+            }
+            Ok(url)
+        }
+    }
+}
+
+/// Opens the table at `location`, at `version` or its latest.
+async fn open(location: &Location, version: Option<u64>) -> Result<DeltaTable> {
+    let url = table_url(location)?;
+    // delta-rs takes a store rooted at "/" (the bucket), which store_for gives.
+    let (store, _) = object_stores::store_for(location)?;
+    let mut builder = DeltaTableBuilder::from_url(url.clone())
+        .map_err(|e| anyhow!("{location}: not a Delta table location: {e}"))?
+        .with_storage_backend(store, url);
+    if let Some(version) = version {
+        builder = builder.with_version(version);
+    }
+    builder.load().await.map_err(|e| match version {
+        Some(version) => {
+            anyhow!("cannot read version {version} of the Delta table {location}: {e}")
+        }
+        None => anyhow!("cannot read the Delta table {location}: {e}"),
+    })
+}
+
+/// The table at `location` as of `version` (its latest when `None`): its files, checked
+/// to be readable as plain Parquet.
+pub async fn snapshot(location: &Location, version: Option<u64>) -> Result<Snapshot> {
+    let table = open(location, version).await?;
+    let state = table
+        .snapshot()
+        .map_err(|e| anyhow!("cannot read the Delta table {location}: {e}"))?;
+    check_readable(state, location)?;
+    let prefix = match location {
+        Location::Local(path) => ObjectPath::from_filesystem_path(
+            path.canonicalize()
+                .with_context(|| format!("cannot resolve {}", path.display()))?,
+        )
+        .with_context(|| format!("{}: not a usable path", path.display()))?,
+        Location::Object(_) => location.object_path().unwrap_or_default(),
+    };
+    let mut files = Vec::new();
+    for file in state.log_data().iter() {
+        let relative = file.path();
+        if relative.contains("://") {
+            bail!(
+                "the Delta table {location} names a file outside its folder ({relative}): tables of shallow clones are not supported"
+            );
+        }
+        let mut path = prefix.clone();
+        for part in relative.split('/').filter(|p| !p.is_empty()) {
+            path = path.join(part);
+        }
+        files.push(ObjectMeta {
+            location: path,
+            last_modified: DateTime::<Utc>::from_timestamp_millis(file.modification_time())
+                .unwrap_or_default(),
+            size: u64::try_from(file.size()).unwrap_or(0),
+            // Files of a version are never rewritten; the first read pins the identity.
+            e_tag: None,
+            version: None,
+        });
+    }
+    files.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(Snapshot {
+        version: state.version(),
+        files,
+        partition_columns: state.metadata().partition_columns().to_vec(),
+    })
+}
+
+/// Refuses a table whose log asks readers for what a plain Parquet scan cannot do.
+fn check_readable(
+    state: &deltalake_core::table::state::DeltaTableState,
+    location: &Location,
+) -> Result<()> {
+    let protocol = state.protocol();
+    let features: Vec<String> = protocol
+        .reader_features()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| f.to_string())
+        .filter(|f| !READABLE_FEATURES.contains(&f.as_str()))
+        .collect();
+    if !features.is_empty() {
+        bail!(
+            "the Delta table {location} uses reader feature(s) {}, which mspkpi cannot read: rewrite it without them (e.g. REORG TABLE … APPLY (PURGE) for deletion vectors)",
+            features.join(", ")
+        );
+    }
+    let mapping = state
+        .metadata()
+        .configuration()
+        .get("delta.columnMapping.mode")
+        .map(String::as_str)
+        .unwrap_or("none");
+    if protocol.min_reader_version() == 2 && mapping != "none" {
+        bail!(
+            "the Delta table {location} uses column mapping (mode '{mapping}'), which mspkpi cannot read"
+        );
+    }
+    Ok(())
+}
+
+/// A Parquet file already in a table's folder, to be added by [`commit`].
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    /// Its path below the table folder, '/'-separated (`month=2026-10/part-….parquet`).
+    pub relative: String,
+    pub size: u64,
+    pub modified: DateTime<Utc>,
+    pub partition_values: HashMap<String, Option<String>>,
+}
+
+/// Commits `files` as the next version of the local table `folder`: they replace every
+/// file of the version before (a new table is created with them). Returns the version.
+pub async fn commit(
+    folder: &Path,
+    schema: &arrow::datatypes::Schema,
+    partition_columns: &[String],
+    files: Vec<NewFile>,
+) -> Result<u64> {
+    let location = Location::Local(folder.to_path_buf());
+    let now = Utc::now().timestamp_millis();
+    let adds: Vec<Action> = files
+        .into_iter()
+        .map(|file| {
+            Action::Add(Add {
+                path: file.relative,
+                partition_values: file.partition_values,
+                size: i64::try_from(file.size).unwrap_or(i64::MAX),
+                modification_time: file.modified.timestamp_millis(),
+                data_change: true,
+                ..Default::default()
+            })
+        })
+        .collect();
+    if !is_delta_folder(folder) {
+        let columns = StructType::try_from_arrow(schema).map_err(|e| {
+            anyhow!(
+                "table {}: no Delta schema for its columns: {e}",
+                folder.display()
+            )
+        })?;
+        let url = table_url(&location)?;
+        let (store, _) = object_stores::store_for(&location)?;
+        let log_store = DeltaTableBuilder::from_url(url.clone())
+            .and_then(|b| b.with_storage_backend(store, url).build_storage())
+            .map_err(|e| anyhow!("cannot open {} as a Delta table: {e}", folder.display()))?;
+        let table = CreateBuilder::new()
+            .with_log_store(log_store)
+            .with_columns(columns.fields().cloned())
+            .with_partition_columns(partition_columns.iter().cloned())
+            .with_actions(adds)
+            .with_save_mode(SaveMode::ErrorIfExists)
+            .await
+            .map_err(|e| anyhow!("cannot create the Delta table {}: {e}", folder.display()))?;
+        return table.version().ok_or_else(|| {
+            anyhow!(
+                "the Delta table {} has no version after its creation",
+                folder.display()
+            )
+        });
+    }
+    let table = open(&location, None).await?;
+    let state = table
+        .snapshot()
+        .map_err(|e| anyhow!("cannot read the Delta table {}: {e}", folder.display()))?;
+    let mut actions: Vec<Action> = state
+        .log_data()
+        .iter()
+        .map(|file| {
+            let mut remove: Remove = file.remove_action(true);
+            remove.deletion_timestamp = Some(now);
+            Action::Remove(remove)
+        })
+        .collect();
+    actions.extend(adds);
+    let operation = DeltaOperation::Write {
+        mode: SaveMode::Overwrite,
+        partition_by: (!partition_columns.is_empty()).then(|| partition_columns.to_vec()),
+        predicate: None,
+    };
+    let committed = CommitBuilder::default()
+        .with_actions(actions)
+        .build(Some(state), table.log_store(), operation)
+        .await
+        .map_err(|e| anyhow!("cannot commit to the Delta table {}: {e}", folder.display()))?;
+    Ok(committed.version())
+}
+
+/// The files below a local folder a commit would add: every `.parquet` file outside the
+/// log and hidden folders, with the hive partition values of its path.
+pub fn files_below(folder: &Path, partition_columns: &[String]) -> Result<Vec<NewFile>> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    collect_parquet(folder, &mut found)?;
+    found.sort();
+    let mut files = Vec::new();
+    for path in found {
+        let meta =
+            std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let relative = path
+            .strip_prefix(folder)
+            .with_context(|| format!("{} is not below {}", path.display(), folder.display()))?;
+        let parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let mut partition_values = HashMap::new();
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            if let Some((key, value)) = part.split_once('=')
+                && partition_columns.iter().any(|c| c == key)
+            {
+                partition_values.insert(key.to_string(), Some(value.to_string()));
+            }
+        }
+        files.push(NewFile {
+            relative: parts.join("/"),
+            size: meta.len(),
+            modified: meta
+                .modified()
+                .map(DateTime::<Utc>::from)
+                .unwrap_or_else(|_| Utc::now()),
+            partition_values,
+        });
+    }
+    Ok(files)
+}
+
+fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            collect_parquet(&path, out)?;
+        } else if name.ends_with(".parquet") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! How an import's staged tables become the data directory's: as new versions of Delta
+//! tables and a manifest line (the default), or by swapping plain Parquet folders.
+//!
+//! The Delta commit, in order: each written table's files move from the staging folder
+//! into the table's folder under names no version has used, and the table commits a
+//! version that adds them and removes the files of its version before; a plain table
+//! the import keeps is converted (a version 0 of its files as they are); then one line
+//! appended to `_mspkpi/imports.ndjson` names every table's version. Readers take the
+//! versions of the newest line, so an import is seen whole or not at all. A run killed
+//! before that line leaves files and versions that no line names: readers never see
+//! them, the next import commits over them, and `vacuum` removes their files.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+
+use crate::data::delta;
+use crate::data::imports::Manifest;
+use crate::data::location::Location;
+use crate::data::schema;
+
+/// How `import` stores the tables of its `--out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFormat {
+    /// Delta Lake tables: each import a new version, readers see one snapshot, old
+    /// versions stay readable (`--as-of`) until `vacuum`.
+    Delta,
+    /// Plain Parquet folders, replaced by renaming folders.
+    Parquet,
+}
+
+impl TableFormat {
+    /// The format of `out` when the import is not told one: Delta for a new or empty
+    /// folder or one that already has Delta tables, Parquet for a plain data directory.
+    pub fn of(out: &Path) -> TableFormat {
+        if holds_delta(out) {
+            return TableFormat::Delta;
+        }
+        let plain = fs::read_dir(out).is_ok_and(|entries| {
+            entries.filter_map(|e| e.ok()).any(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                schema::table(name.trim_end_matches(".parquet")).is_some()
+            })
+        });
+        if plain {
+            TableFormat::Parquet
+        } else {
+            TableFormat::Delta
+        }
+    }
+}
+
+/// Whether the data directory has an import manifest or a Delta table.
+pub fn holds_delta(out: &Path) -> bool {
+    out.join(crate::data::imports::FOLDER).exists()
+        || fs::read_dir(out).is_ok_and(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .any(|entry| delta::is_delta_folder(&entry.path()))
+        })
+}
+
+/// Commits the tables `written` (folders of `staging`) into the data directory `out`
+/// as Delta versions, converts the plain tables it keeps, and appends the manifest
+/// line. Returns the import's number.
+pub async fn commit_delta(staging: &Path, out: &Path, written: &[&str]) -> Result<u64> {
+    crate::pause::at("commit");
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let data = Location::Local(out.to_path_buf());
+    let mut manifest = Manifest::read(&data).await?.unwrap_or_default();
+    let before = manifest
+        .latest()
+        .map(|i| i.tables.clone())
+        .unwrap_or_default();
+    // Unique per import: a stamp of the time and the process.
+    let stamp = format!(
+        "{}-{}",
+        Utc::now().format("%Y%m%dT%H%M%S%3f"),
+        std::process::id()
+    );
+    let mut versions: BTreeMap<String, u64> = BTreeMap::new();
+    for table in written {
+        let folder = out.join(table);
+        let moved = move_files(&staging.join(table), &folder, &stamp)?;
+        let schema = staged_schema(&moved, &folder, table)?;
+        let version = delta::commit(&folder, &schema, &[], moved).await?;
+        versions.insert(table.to_string(), version);
+        crate::pause::at("commit.table");
+    }
+    // The tables the import kept: their versions as the last import left them; a plain
+    // table becomes a Delta table of its files as they are.
+    for entry in fs::read_dir(out).with_context(|| format!("cannot list {}", out.display()))? {
+        let entry = entry.with_context(|| format!("cannot list {}", out.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if versions.contains_key(&name) || name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        let folder = entry.path();
+        if !folder.is_dir() || schema::table(&name).is_none() {
+            continue;
+        }
+        let version = match before.get(&name) {
+            Some(version) if delta::is_delta_folder(&folder) => *version,
+            _ if delta::is_delta_folder(&folder) => {
+                delta::snapshot(&Location::Local(folder.clone()), None)
+                    .await?
+                    .version
+            }
+            _ => {
+                let partitions = partition_keys(&folder)?;
+                let files = delta::files_below(&folder, &partitions)?;
+                let schema = staged_schema(&files, &folder, &name)?;
+                delta::commit(&folder, &schema, &partitions, files).await?
+            }
+        };
+        versions.insert(name, version);
+    }
+    let import = manifest.append(out, versions, Utc::now())?;
+    Ok(import.import)
+}
+
+/// Moves every Parquet file below `from` into `to` under a name of this import, keeping
+/// its sub-folders; returns them as files to add.
+fn move_files(from: &Path, to: &Path, stamp: &str) -> Result<Vec<delta::NewFile>> {
+    let staged = delta::files_below(from, &[])?;
+    let mut moved = Vec::new();
+    for (index, file) in staged.into_iter().enumerate() {
+        let relative = PathBuf::from(&file.relative);
+        let name = format!("part-{stamp}-{index:05}.parquet");
+        let target_relative = match relative.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => parent.join(&name),
+            None => PathBuf::from(&name),
+        };
+        let target = to.join(&target_relative);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let source = from.join(&relative);
+        fs::rename(&source, &target)
+            .with_context(|| format!("cannot move {} to {}", source.display(), target.display()))?;
+        moved.push(delta::NewFile {
+            relative: target_relative.to_string_lossy().replace('\\', "/"),
+            ..file
+        });
+    }
+    crate::write::sync_tree(to)?;
+    Ok(moved)
+}
+
+/// The Arrow schema of a table's files, from the first one's footer.
+fn staged_schema(
+    files: &[delta::NewFile],
+    folder: &Path,
+    table: &str,
+) -> Result<arrow::datatypes::Schema> {
+    let Some(first) = files.first() else {
+        anyhow::bail!(
+            "table '{table}': no Parquet file to commit in {}",
+            folder.display()
+        );
+    };
+    let path = folder.join(&first.relative);
+    let schema = crate::data::catalog::read_footer(&path)
+        .map_err(|e| anyhow::anyhow!("table '{table}', file {}: {e}", path.display()))?;
+    Ok(schema.as_ref().clone())
+}
+
+/// The hive partition keys of a plain table folder, from its first file's path.
+fn partition_keys(folder: &Path) -> Result<Vec<String>> {
+    let files = delta::files_below(folder, &[])?;
+    Ok(files
+        .first()
+        .map(|f| {
+            let parts: Vec<&str> = f.relative.split('/').collect();
+            parts[..parts.len().saturating_sub(1)]
+                .iter()
+                .filter_map(|p| p.split_once('=').map(|(k, _)| k.to_string()))
+                .collect()
+        })
+        .unwrap_or_default())
+}
