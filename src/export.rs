@@ -3,6 +3,12 @@
 //! partition is written to a staging folder and swapped in, so a re-run replaces
 //! exactly that partition and a failed run changes nothing. In an object store the
 //! partition is a single object, uploaded whole.
+//!
+//! As a Delta table (`--format delta`), the same facts go to one new file in the
+//! period's partition, committed with the removal of the partition's earlier files in
+//! one version (replaceWhere `period = 'P'`): a reader sees the old facts or the new,
+//! never both, and periods accumulate into one table that Spark, DuckDB, Polars and
+//! pandas read as it is.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -14,6 +20,7 @@ use arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
 use object_store::ObjectStoreExt;
 use parquet::arrow::ArrowWriter;
 
+use crate::data::delta;
 use crate::data::location::Location;
 use crate::data::object_stores;
 use crate::kpi::Kpi;
@@ -124,6 +131,68 @@ async fn write_object(out: &Location, period: &Period, facts: &RecordBatch) -> R
             .with_context(|| format!("cannot remove {} from {partition}", meta.location))?;
     }
     Ok(partition)
+}
+
+/// The partition column of the Delta export.
+pub const PERIOD_COLUMN: &str = "period";
+
+/// Commits the facts of a period as the `period=<period>` partition of the Delta table
+/// at `out` (created on the first export), replacing that partition's facts. Returns
+/// the version.
+pub async fn write_delta(out: &Location, period: &Period, facts: &RecordBatch) -> Result<u64> {
+    let value = period.to_string();
+    // A name no other export uses, so that racing exports never overwrite a file.
+    let relative = format!(
+        "{PERIOD_COLUMN}={value}/part-{}-{:016x}.parquet",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%3f"),
+        getrandom::u64().context("cannot draw a file name")?
+    );
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, facts.schema(), None)?;
+    writer.write(facts)?;
+    writer.close()?;
+    let size = bytes.len() as u64;
+    match out.join(&relative) {
+        Location::Local(path) => {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            crate::write::replace_file(&path, &bytes)?;
+        }
+        file @ Location::Object(_) => {
+            let (store, key) = object_stores::store_for(&file)?;
+            store
+                .put(&key, bytes.into())
+                .await
+                .map_err(|e| object_stores::explain(e, "cannot write", &file))?;
+        }
+    }
+    let mut fields: Vec<Field> = facts
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(PERIOD_COLUMN, DataType::Utf8, false));
+    let new = delta::NewFile {
+        relative,
+        size,
+        modified: chrono::Utc::now(),
+        partition_values: [(PERIOD_COLUMN.to_string(), Some(value.clone()))].into(),
+        rows: Some(facts.num_rows()),
+    };
+    delta::commit(
+        out,
+        &Schema::new(fields),
+        &[PERIOD_COLUMN.to_string()],
+        vec![new],
+        delta::Replace::Partition {
+            column: PERIOD_COLUMN,
+            value: &value,
+        },
+    )
+    .await
 }
 
 /// Writes the facts of a period to `out/period=<period>/part-0.parquet`.

@@ -5,6 +5,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::report::{AsOfArgs, EngineArgs};
+use crate::data::delta::TableFormat;
 use crate::data::location::Location;
 use crate::export;
 use crate::period::Period;
@@ -28,6 +29,11 @@ pub struct ExportArgs {
     /// Output folder, local or s3://bucket/prefix; the facts go to OUT/period=<period>/.
     #[arg(long, value_parser = Location::parse)]
     pub out: Location,
+    /// `parquet`: the period's partition folder OUT/period=<period>/, replaced whole.
+    /// `delta`: OUT is a Delta table partitioned by `period`; the period's partition is
+    /// replaced in one commit, and periods accumulate.
+    #[arg(long, value_enum, default_value = "parquet")]
+    pub format: TableFormat,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -46,11 +52,21 @@ pub async fn run(args: ExportArgs) -> Result<()> {
     .results;
     let catalogue = crate::kpi::catalogue(&queries);
     let facts = export::facts(&results, &catalogue, &args.period)?;
-    let partition = export::write_to(&args.out, &args.period, &facts).await?;
+    let written = match args.format {
+        TableFormat::Parquet => export::write_to(&args.out, &args.period, &facts)
+            .await?
+            .to_string(),
+        TableFormat::Delta => {
+            let version = export::write_delta(&args.out, &args.period, &facts).await?;
+            format!(
+                "the Delta table {} (version {version}, partition period={})",
+                args.out, args.period
+            )
+        }
+    };
     eprintln!(
-        "wrote {} KPI facts to {} in {:.1} s",
+        "wrote {} KPI facts to {written} in {:.1} s",
         facts.num_rows(),
-        partition,
         started.elapsed().as_secs_f64()
     );
     Ok(())

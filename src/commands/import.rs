@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 use chrono_tz::Tz;
 use clap::Args;
 
-use crate::import::commit::TableFormat;
+use crate::data::delta::TableFormat;
 use crate::import::mapping::{self, MappingSpec, Preset};
 use crate::import::sources::SourceSpec;
 use crate::import::{self, ImportOptions};

@@ -40,6 +40,16 @@ const READABLE_FEATURES: [&str; 4] = [
     "domainMetadata",
 ];
 
+/// How a command stores a table it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableFormat {
+    /// A Delta Lake table: each write one commit, readers see one version, older
+    /// versions stay readable until they are vacuumed.
+    Delta,
+    /// Plain Parquet folders, replaced by renaming folders.
+    Parquet,
+}
+
 /// A Delta table at the version a run reads.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -182,18 +192,55 @@ pub struct NewFile {
     pub size: u64,
     pub modified: DateTime<Utc>,
     pub partition_values: HashMap<String, Option<String>>,
+    /// Its rows, where known (the log's `numRecords` statistic).
+    pub rows: Option<usize>,
 }
 
-/// Commits `files` as the next version of the local table `folder`: they replace every
-/// file of the version before (a new table is created with them). Returns the version.
+/// Which files of the version before a commit replaces.
+#[derive(Debug, Clone, Copy)]
+pub enum Replace<'a> {
+    /// Every file: the table becomes the new files.
+    All,
+    /// The files of one partition (Delta's replaceWhere `column = 'value'`).
+    Partition { column: &'a str, value: &'a str },
+}
+
+impl Replace<'_> {
+    fn covers(&self, partition_values: &HashMap<String, Option<String>>) -> bool {
+        match self {
+            Replace::All => true,
+            Replace::Partition { column, value } => {
+                partition_values.get(*column) == Some(&Some(value.to_string()))
+            }
+        }
+    }
+
+    fn predicate(&self) -> Option<String> {
+        match self {
+            Replace::All => None,
+            Replace::Partition { column, value } => {
+                Some(format!("{column} = '{}'", value.replace('\'', "''")))
+            }
+        }
+    }
+}
+
+/// How often a commit that lost a race to create the table tries again as a commit to it.
+const CREATE_RACES: usize = 2;
+
+/// Commits `files` (already in the table's folder) as the next version of the table at
+/// `location`: they replace the files `replace` names of the version before, in one
+/// commit. A table that does not exist yet is created with them (`schema`, the files'
+/// columns and the partition columns). Returns the version. A commit that races
+/// another for the same version is retried by delta-rs after its conflict check, and
+/// fails, saying so, when the other removed files it removes.
 pub async fn commit(
-    folder: &Path,
+    location: &Location,
     schema: &arrow::datatypes::Schema,
     partition_columns: &[String],
     files: Vec<NewFile>,
+    replace: Replace<'_>,
 ) -> Result<u64> {
-    let location = Location::Local(folder.to_path_buf());
-    let now = Utc::now().timestamp_millis();
     let adds: Vec<Action> = files
         .into_iter()
         .map(|file| {
@@ -203,62 +250,74 @@ pub async fn commit(
                 size: i64::try_from(file.size).unwrap_or(i64::MAX),
                 modification_time: file.modified.timestamp_millis(),
                 data_change: true,
+                stats: file.rows.map(|rows| format!("{{\"numRecords\":{rows}}}")),
                 ..Default::default()
             })
         })
         .collect();
-    if !is_delta_folder(folder) {
-        let columns = StructType::try_from_arrow(schema).map_err(|e| {
-            anyhow!(
-                "table {}: no Delta schema for its columns: {e}",
-                folder.display()
-            )
-        })?;
-        let url = table_url(&location)?;
-        let (store, _) = object_stores::store_for(&location)?;
-        let log_store = DeltaTableBuilder::from_url(url.clone())
-            .and_then(|b| b.with_storage_backend(store, url).build_storage())
-            .map_err(|e| anyhow!("cannot open {} as a Delta table: {e}", folder.display()))?;
-        let table = CreateBuilder::new()
-            .with_log_store(log_store)
-            .with_columns(columns.fields().cloned())
-            .with_partition_columns(partition_columns.iter().cloned())
-            .with_actions(adds)
-            .with_save_mode(SaveMode::ErrorIfExists)
+    let url = table_url(location)?;
+    let (store, _) = object_stores::store_for(location)?;
+    let mut table = DeltaTableBuilder::from_url(url.clone())
+        .and_then(|b| b.with_storage_backend(store, url).build())
+        .map_err(|e| anyhow!("cannot open {location} as a Delta table: {e}"))?;
+    for attempt in 0..=CREATE_RACES {
+        let exists = table
+            .verify_deltatable_existence()
             .await
-            .map_err(|e| anyhow!("cannot create the Delta table {}: {e}", folder.display()))?;
-        return table.version().ok_or_else(|| {
-            anyhow!(
-                "the Delta table {} has no version after its creation",
-                folder.display()
-            )
-        });
+            .map_err(|e| anyhow!("cannot read the Delta log of {location}: {e}"))?;
+        if !exists {
+            let columns = StructType::try_from_arrow(schema)
+                .map_err(|e| anyhow!("{location}: no Delta schema for its columns: {e}"))?;
+            let created = CreateBuilder::new()
+                .with_log_store(table.log_store())
+                .with_columns(columns.fields().cloned())
+                .with_partition_columns(partition_columns.iter().cloned())
+                .with_actions(adds.clone())
+                .with_save_mode(SaveMode::ErrorIfExists)
+                .await;
+            match created {
+                Ok(created) => {
+                    return created.version().ok_or_else(|| {
+                        anyhow!("the Delta table {location} has no version after its creation")
+                    });
+                }
+                // Another writer created it first: commit to it instead.
+                Err(_) if attempt < CREATE_RACES => continue,
+                Err(e) => bail!("cannot create the Delta table {location}: {e}"),
+            }
+        }
+        table
+            .load()
+            .await
+            .map_err(|e| anyhow!("cannot read the Delta table {location}: {e}"))?;
+        let state = table
+            .snapshot()
+            .map_err(|e| anyhow!("cannot read the Delta table {location}: {e}"))?;
+        let now = Utc::now().timestamp_millis();
+        let mut actions: Vec<Action> = state
+            .log_data()
+            .iter()
+            .filter(|file| replace.covers(&file.partition_values_map()))
+            .map(|file| {
+                let mut remove: Remove = file.remove_action(true);
+                remove.deletion_timestamp = Some(now);
+                Action::Remove(remove)
+            })
+            .collect();
+        actions.extend(adds);
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Overwrite,
+            partition_by: (!partition_columns.is_empty()).then(|| partition_columns.to_vec()),
+            predicate: replace.predicate(),
+        };
+        let committed = CommitBuilder::default()
+            .with_actions(actions)
+            .build(Some(state), table.log_store(), operation)
+            .await
+            .map_err(|e| anyhow!("cannot commit to the Delta table {location}: {e}"))?;
+        return Ok(committed.version());
     }
-    let table = open(&location, None).await?;
-    let state = table
-        .snapshot()
-        .map_err(|e| anyhow!("cannot read the Delta table {}: {e}", folder.display()))?;
-    let mut actions: Vec<Action> = state
-        .log_data()
-        .iter()
-        .map(|file| {
-            let mut remove: Remove = file.remove_action(true);
-            remove.deletion_timestamp = Some(now);
-            Action::Remove(remove)
-        })
-        .collect();
-    actions.extend(adds);
-    let operation = DeltaOperation::Write {
-        mode: SaveMode::Overwrite,
-        partition_by: (!partition_columns.is_empty()).then(|| partition_columns.to_vec()),
-        predicate: None,
-    };
-    let committed = CommitBuilder::default()
-        .with_actions(actions)
-        .build(Some(state), table.log_store(), operation)
-        .await
-        .map_err(|e| anyhow!("cannot commit to the Delta table {}: {e}", folder.display()))?;
-    Ok(committed.version())
+    bail!("cannot commit to the Delta table {location}: other writers kept creating it")
 }
 
 /// The files below a local folder a commit would add: every `.parquet` file outside the
@@ -294,6 +353,7 @@ pub fn files_below(folder: &Path, partition_columns: &[String]) -> Result<Vec<Ne
                 .map(DateTime::<Utc>::from)
                 .unwrap_or_else(|_| Utc::now()),
             partition_values,
+            rows: None,
         });
     }
     Ok(files)

@@ -17,39 +17,27 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use crate::data::delta;
+use crate::data::delta::{self, Replace, TableFormat};
 use crate::data::imports::Manifest;
 use crate::data::location::Location;
 use crate::data::schema;
 
-/// How `import` stores the tables of its `--out`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TableFormat {
-    /// Delta Lake tables: each import a new version, readers see one snapshot, old
-    /// versions stay readable (`--as-of`) until `vacuum`.
-    Delta,
-    /// Plain Parquet folders, replaced by renaming folders.
-    Parquet,
-}
-
-impl TableFormat {
-    /// The format of `out` when the import is not told one: Delta for a new or empty
-    /// folder or one that already has Delta tables, Parquet for a plain data directory.
-    pub fn of(out: &Path) -> TableFormat {
-        if holds_delta(out) {
-            return TableFormat::Delta;
-        }
-        let plain = fs::read_dir(out).is_ok_and(|entries| {
-            entries.filter_map(|e| e.ok()).any(|entry| {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                schema::table(name.trim_end_matches(".parquet")).is_some()
-            })
-        });
-        if plain {
-            TableFormat::Parquet
-        } else {
-            TableFormat::Delta
-        }
+/// The format of `out` when the import is not told one: Delta for a new or empty folder
+/// or one that already has Delta tables, Parquet for a plain data directory.
+pub fn format_of(out: &Path) -> TableFormat {
+    if holds_delta(out) {
+        return TableFormat::Delta;
+    }
+    let plain = fs::read_dir(out).is_ok_and(|entries| {
+        entries.filter_map(|e| e.ok()).any(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            schema::table(name.trim_end_matches(".parquet")).is_some()
+        })
+    });
+    if plain {
+        TableFormat::Parquet
+    } else {
+        TableFormat::Delta
     }
 }
 
@@ -86,7 +74,8 @@ pub async fn commit_delta(staging: &Path, out: &Path, written: &[&str]) -> Resul
         let folder = out.join(table);
         let moved = move_files(&staging.join(table), &folder, &stamp)?;
         let schema = staged_schema(&moved, &folder, table)?;
-        let version = delta::commit(&folder, &schema, &[], moved).await?;
+        let location = Location::Local(folder.clone());
+        let version = delta::commit(&location, &schema, &[], moved, Replace::All).await?;
         versions.insert(table.to_string(), version);
         crate::pause::at("commit.table");
     }
@@ -113,7 +102,8 @@ pub async fn commit_delta(staging: &Path, out: &Path, written: &[&str]) -> Resul
                 let partitions = partition_keys(&folder)?;
                 let files = delta::files_below(&folder, &partitions)?;
                 let schema = staged_schema(&files, &folder, &name)?;
-                delta::commit(&folder, &schema, &partitions, files).await?
+                let location = Location::Local(folder.clone());
+                delta::commit(&location, &schema, &partitions, files, Replace::All).await?
             }
         };
         versions.insert(name, version);

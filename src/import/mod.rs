@@ -24,12 +24,12 @@ use datafusion::prelude::{SessionContext, col, ident, lit};
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
 
+use crate::data::delta::TableFormat;
 use crate::data::location::Location;
 use crate::data::schema::{self, TABLES};
 use crate::data::validate::{self, ValidationReport};
 use crate::session::{self, EngineOptions};
 use crate::write::StagedDir;
-use commit::TableFormat;
 use conform::Conformer;
 use mapping::{Mapping, MappingFile, MappingSpec};
 use problems::Problems;
@@ -181,7 +181,7 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
     check_destination(&options.out)?;
     let format = options
         .format
-        .unwrap_or_else(|| TableFormat::of(&options.out));
+        .unwrap_or_else(|| commit::format_of(&options.out));
     if format == TableFormat::Parquet && commit::holds_delta(&options.out) {
         bail!(
             "--format parquet: {} holds Delta tables; import plain folders into a new folder",
