@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, Utc};
@@ -65,8 +66,45 @@ pub fn is_delta_folder(folder: &Path) -> bool {
     folder.join(LOG_FOLDER).is_dir()
 }
 
+/// delta-rs's default log store for `s3://` tables: each commit is one conditional put
+/// (`PutMode::Create`, S3's `If-None-Match: *`) of the version's log file, so of two
+/// writers racing for one version exactly one succeeds; the other retries after
+/// delta-rs's conflict check, or fails. (delta-rs keeps its own S3 log store in the
+/// `deltalake-aws` crate, whose DynamoDB locking this project does not need.)
+struct ConditionalPutLogStores;
+
+impl deltalake_core::logstore::LogStoreFactory for ConditionalPutLogStores {
+    fn with_options(
+        &self,
+        prefixed_store: deltalake_core::logstore::ObjectStoreRef,
+        root_store: deltalake_core::logstore::ObjectStoreRef,
+        location: &Url,
+        options: &deltalake_core::logstore::StorageConfig,
+    ) -> deltalake_core::DeltaResult<Arc<dyn deltalake_core::logstore::LogStore>> {
+        Ok(deltalake_core::logstore::default_logstore(
+            prefixed_store,
+            root_store,
+            location,
+            options,
+        ))
+    }
+}
+
+/// Registers [`ConditionalPutLogStores`] for `s3://` once per process; every function
+/// here that opens a table calls it first.
+pub fn register_s3_log_stores() {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| {
+        if let Ok(scheme) = Url::parse("s3://") {
+            deltalake_core::logstore::logstore_factories()
+                .insert(scheme, Arc::new(ConditionalPutLogStores));
+        }
+    });
+}
+
 /// The table's URL as delta-rs takes it: a folder URL, ending in '/'.
 fn table_url(location: &Location) -> Result<Url> {
+    register_s3_log_stores();
     match location {
         Location::Local(path) => {
             let absolute = path

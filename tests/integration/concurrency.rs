@@ -24,7 +24,7 @@ const SOURCES: [&str; 5] = [
 ];
 
 /// A generated history of its own seed, as Parquet sources.
-fn history(root: &Path, seed: u64) -> PathBuf {
+pub fn history(root: &Path, seed: u64) -> PathBuf {
     let dir = root.join(format!("history-{seed}"));
     let out = mspkpi()
         .args([
@@ -45,7 +45,7 @@ fn history(root: &Path, seed: u64) -> PathBuf {
 }
 
 /// The identity mapping: each canonical table as its Parquet source holds it.
-fn identity_mapping(root: &Path) -> PathBuf {
+pub fn identity_mapping(root: &Path) -> PathBuf {
     let dir = root.join("mapping");
     std::fs::create_dir_all(&dir).unwrap();
     for table in SOURCES {
@@ -70,7 +70,7 @@ fn text(output: &Output) -> String {
     )
 }
 
-fn import(mapping: &Path, history: &Path, out: &Path, format: &str) -> Command {
+pub fn import(mapping: &Path, history: &Path, out: &Path, format: &str) -> Command {
     let mut command = mspkpi();
     command
         .arg("import")

@@ -431,3 +431,121 @@ async fn an_object_replaced_during_a_run_fails_it_with_rerun() {
     assert!(!said.contains(SECRET), "{said}");
     assert!(!out.path().join("period=2025-01").exists());
 }
+
+/// A data directory of Delta tables on S3 holds the files of both its imports; a run
+/// reads the versions the manifest names, as a local run does, and `--as-of` the older.
+#[tokio::test]
+async fn delta_tables_on_s3_read_at_the_versions_their_manifest_names() {
+    use crate::concurrency::{history, identity_mapping, import};
+    let Some(moto) = moto() else { return };
+    moto.create_bucket("lake");
+    let store = moto.store("lake");
+    let root = tempfile::tempdir().unwrap();
+    let mapping = identity_mapping(root.path());
+    let data = root.path().join("data");
+    for seed in [1, 2] {
+        let source = history(root.path(), seed);
+        let output = import(&mapping, &source, &data, "delta").output().unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+    }
+    upload(store.as_ref(), &data, "data").await;
+    for as_of in [None, Some("1")] {
+        let (local, remote) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let export = |from: &str, out: &Path| {
+            let out = out.display().to_string();
+            let mut args = vec![
+                "export", "--data", from, "--period", "2026-03", "--out", &out,
+            ];
+            if let Some(as_of) = as_of {
+                args.extend(["--as-of", as_of]);
+            }
+            let output = mspkpi(&args, &moto.env());
+            assert!(output.status.success(), "{}", text(&output));
+        };
+        export(&data.display().to_string(), local.path());
+        export("s3://lake/data", remote.path());
+        assert_same_tree(local.path(), remote.path());
+    }
+}
+
+/// Two `export --format delta` runs racing on one S3 table: conditional puts let one
+/// commit each version; a loser retries or fails saying so; the period's partition
+/// ends with one file of facts, never two.
+#[tokio::test]
+async fn racing_delta_exports_on_s3_commit_one_version_each() {
+    let Some(moto) = moto() else { return };
+    moto.create_bucket("kpi");
+    let data = tempfile::tempdir().unwrap();
+    generated(data.path(), 4, 2_000, 4);
+    let data_arg = data.path().display().to_string();
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_mspkpi"))
+            .args([
+                "export", "--format", "delta", "--period", "2025-03", "--data", &data_arg,
+            ])
+            .args(["--out", "s3://kpi/facts"])
+            .envs(moto.env())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut committed = 0;
+    // The first race creates the table, the second commits to it.
+    for round in 0..2 {
+        let racers = [start(), start()];
+        let outputs: Vec<Output> = racers
+            .into_iter()
+            .map(|child| child.wait_with_output().unwrap())
+            .collect();
+        let won = outputs.iter().filter(|o| o.status.success()).count();
+        assert!(won >= 1, "round {round}: {}", text(&outputs[0]));
+        for output in outputs.iter().filter(|o| !o.status.success()) {
+            let said = text(output);
+            assert!(
+                said.contains("cannot commit to the Delta table s3://kpi/facts"),
+                "round {round}: {said}"
+            );
+            assert!(!said.contains(SECRET), "{said}");
+        }
+        committed += won;
+    }
+    let store = moto.store("kpi");
+    mspkpi::data::delta::register_s3_log_stores();
+    let url = url::Url::parse("s3://kpi/facts/").unwrap();
+    let table = deltalake_core::DeltaTableBuilder::from_url(url.clone())
+        .unwrap()
+        .with_storage_backend(store.clone(), url)
+        .load()
+        .await
+        .unwrap();
+    assert_eq!(table.version(), Some(committed as u64 - 1));
+    let files: Vec<String> = table.get_file_uris().unwrap().collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let local = tempfile::tempdir().unwrap();
+    let output = mspkpi(
+        &[
+            "export",
+            "--period",
+            "2025-03",
+            "--data",
+            &data_arg,
+            "--out",
+            &local.path().display().to_string(),
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let key = files[0].trim_start_matches("s3://kpi/");
+    let remote = store.get(&key.into()).await.unwrap().bytes().await.unwrap();
+    let rows = |bytes: bytes::Bytes| -> usize {
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .sum()
+    };
+    let plain = std::fs::read(local.path().join("period=2025-03/part-0.parquet")).unwrap();
+    assert_eq!(rows(remote), rows(plain.into()));
+}
