@@ -4,7 +4,7 @@
 #   bench/run.sh                       # 10M tickets, 1,000 clients, 24 months, 2 threads
 #   TICKETS=1000000 ROWS=2000000 bench/run.sh   # a quicker run
 #   BIG=1 bench/run.sh                 # also 100M tickets / 10,000 clients (needs ~25 GB of disk)
-#   ONLY="pauses import" bench/run.sh  # only those parts, their sections replaced
+#   ONLY="pauses import delta" bench/run.sh  # only those parts, their sections replaced
 #
 # In one process (ROUNDS interleaved rounds, at least 7, median): each KPI aggregate against its
 # fastest DataFusion built-in formulation and the cheapest query reading the same
@@ -17,9 +17,10 @@
 # BIG=1, the report with --memory-limit 4G at both scales, and at 100M against 16G.
 # Then bench/cluster.sh (the report on a Ballista cluster and through S3) and
 # bench/python.sh (the Python package beside the CLI) on the same data, and
-# bench/pauses.sh (the report with and without a status history) and bench/import.sh
-# (import of 1M tickets' CSV beside DuckDB), on data of their own, whose results close
-# this file; CLUSTER=0 / PYTHON=0 / PAUSES=0 / IMPORT=0 leave them out.
+# bench/pauses.sh (the report with and without a status history), bench/import.sh
+# (import of 1M tickets' CSV beside DuckDB) and bench/delta.sh (import and report over
+# Delta tables beside plain folders), on data of their own, whose results close this
+# file; CLUSTER=0 / PYTHON=0 / PAUSES=0 / IMPORT=0 / DELTA=0 leave them out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,8 +51,8 @@ part() {
 if [ -n "${ONLY:-}" ]; then
   for name in $ONLY; do
     case $name in
-      pauses|import) ;;
-      *) echo "ONLY takes pauses and import (the parts with data of their own), not $name" >&2; exit 1;;
+      pauses|import|delta) ;;
+      *) echo "ONLY takes pauses, import and delta (the parts with data of their own), not $name" >&2; exit 1;;
     esac
     CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS RUNS=$RUNS bench/$name.sh > /dev/null
     part "$name" > "$OUT/part.md"
@@ -185,6 +186,7 @@ echo "whole-process benchmarks ..." >&2
 [ "${PYTHON:-1}" = 0 ] || DATA=$DATA TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS bench/python.sh > /dev/null
 [ "${PAUSES:-1}" = 0 ] || TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS RUNS=$RUNS bench/pauses.sh > /dev/null
 [ "${IMPORT:-1}" = 0 ] || CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS RUNS=$RUNS bench/import.sh > /dev/null
+[ "${DELTA:-1}" = 0 ] || SOURCE=$DATA TICKETS=$TICKETS CLIENTS=$CLIENTS MONTHS=$MONTHS THREADS=$THREADS RUNS=$RUNS bench/delta.sh > /dev/null
 
 {
   echo "# Benchmark results"
@@ -202,7 +204,7 @@ echo "whole-process benchmarks ..." >&2
   cat "$OUT/inprocess.md"
   cat "$OUT/kernels.md"
   cat "$OUT/processes.md"
-  for name in cluster python pauses import; do
+  for name in cluster python pauses import delta; do
     switch=$(echo "$name" | tr '[:lower:]' '[:upper:]')
     if [ "${!switch:-1}" != 0 ]; then
       echo

@@ -156,6 +156,68 @@ async fn versions(data: &Location, as_of: Option<AsOf>) -> Result<Versions> {
     })
 }
 
+/// The Delta log of every version the import manifest names: each must be readable
+/// (time travel reads them), and each table's columns must be the canonical ones. The
+/// files of older imports may have been vacuumed; those of the import a run reads are
+/// checked by [`inspect`].
+pub async fn check_import_log(data: &Location) -> Result<Vec<SchemaProblem>> {
+    let Some(manifest) = Manifest::read(data).await? else {
+        return Ok(Vec::new());
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut problems = Vec::new();
+    for import in &manifest.imports {
+        for (table, version) in &import.tables {
+            if !seen.insert((table.clone(), *version)) {
+                continue;
+            }
+            let location = data.join(table);
+            // A plain folder where the manifest names a version: an import's staging
+            // folder, whose written tables are not committed yet.
+            if location
+                .as_local()
+                .is_some_and(|folder| !delta::is_delta_folder(folder))
+            {
+                continue;
+            }
+            let problem = |message: String| SchemaProblem {
+                table: table.clone(),
+                file: None,
+                column: None,
+                message: format!("import {}: {message}", import.import),
+            };
+            let columns = match delta::snapshot(&location, Some(*version)).await {
+                Err(error) => {
+                    problems.push(problem(format!("{error:#}")));
+                    continue;
+                }
+                Ok(snapshot) => snapshot.columns,
+            };
+            let Some(canonical) = schema::table(table) else {
+                continue;
+            };
+            for column in canonical.columns {
+                match columns.iter().find(|(name, _)| name == column.name) {
+                    None => problems.push(problem(format!(
+                        "version {version} has no column '{}'",
+                        column.name
+                    ))),
+                    Some((_, data_type)) if !compatible(column.kind, data_type) => {
+                        problems.push(problem(format!(
+                            "version {version}: column '{}' has type {data_type}, expected {} ({})",
+                            column.name,
+                            kind_description(column.kind),
+                            column.kind.label()
+                        )))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
 /// A Delta table's snapshot, or the problem that stops it from being read.
 async fn delta_table(
     name: &str,
@@ -744,6 +806,18 @@ pub async fn register_sources(ctx: &SessionContext, sources: &[TableSource]) -> 
     Ok(())
 }
 
+/// A data file's location as a listing table takes it.
+fn file_url(file: &Location) -> Result<String> {
+    Ok(match file {
+        Location::Local(path) => path
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", path.display()))?
+            .to_string_lossy()
+            .into_owned(),
+        Location::Object(url) => url.to_string(),
+    })
+}
+
 async fn register_table(ctx: &SessionContext, source: &TableSource) -> Result<()> {
     let mut url_text = match &source.location {
         Location::Local(path) => {
@@ -767,7 +841,26 @@ async fn register_table(ctx: &SessionContext, source: &TableSource) -> Result<()
     if url_text.ends_with("//") {
         url_text.pop();
     }
-    let url = ListingTableUrl::parse(&url_text)?;
+    let mut urls = vec![ListingTableUrl::parse(&url_text)?];
+    if let Some(snapshot) = &source.delta {
+        if snapshot.partition_columns.is_empty() && !source.files.is_empty() {
+            // An unpartitioned Delta table: its version's files by name, so that every
+            // planner reads exactly those, a cluster's scheduler (which lists a folder
+            // itself) included.
+            urls = source
+                .files
+                .iter()
+                .map(|file| Ok(ListingTableUrl::parse(file_url(file)?)?))
+                .collect::<Result<_>>()?;
+        } else if crate::cluster::is_remote(ctx) {
+            anyhow::bail!(
+                "the Delta table {} is partitioned (by {}): on a cluster, whose scheduler lists folders itself, mspkpi reads unpartitioned Delta tables only; run without --cluster",
+                source.location,
+                snapshot.partition_columns.join(", ")
+            );
+        }
+    }
+    let url = urls[0].clone();
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(
@@ -778,7 +871,7 @@ async fn register_table(ctx: &SessionContext, source: &TableSource) -> Result<()
                 .collect(),
         );
     let file_schema = options.infer_schema(&ctx.state(), &url).await?;
-    let config = ListingTableConfig::new(url)
+    let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(file_schema);
     let raw = Arc::new(ListingTable::try_new(config)?);

@@ -59,6 +59,8 @@ pub struct Snapshot {
     pub files: Vec<ObjectMeta>,
     /// The table's partition columns, outermost first.
     pub partition_columns: Vec<String>,
+    /// The columns of the table's schema, with their Arrow types.
+    pub columns: Vec<(String, arrow::datatypes::DataType)>,
 }
 
 /// Whether the local folder is a Delta table.
@@ -182,10 +184,18 @@ pub async fn snapshot(location: &Location, version: Option<u64>) -> Result<Snaps
         });
     }
     files.sort_by(|a, b| a.location.cmp(&b.location));
+    let columns = state
+        .snapshot()
+        .arrow_schema()
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect();
     Ok(Snapshot {
         version: state.version(),
         files,
         partition_columns: state.metadata().partition_columns().to_vec(),
+        columns,
     })
 }
 

@@ -438,7 +438,10 @@ pub async fn validate(
     as_of: Option<AsOf>,
     engine: &EngineOptions,
 ) -> Result<ValidationReport> {
-    let inspection = catalog::inspect(dir, as_of).await?;
+    let mut inspection = catalog::inspect(dir, as_of).await?;
+    inspection
+        .problems
+        .extend(catalog::check_import_log(dir).await?);
     let mut findings: Vec<Finding> = inspection
         .problems
         .iter()

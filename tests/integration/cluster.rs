@@ -42,7 +42,39 @@ async fn every_saved_query_gives_the_local_result_on_an_in_process_cluster() {
     // With a status history, so that the pause functions and the reopen and waiting
     // queries run on the executors too.
     generated_with_history(dir.path(), 6, 3_000, 14);
-    let local = rendered(&saved_results(dir.path(), "2025-12").await);
+    let local = assert_cluster_gives_the_local_results(dir.path(), "2025-12").await;
+    assert!(local.iter().all(|(_, rows)| !rows.is_empty()), "{local:?}");
+}
+
+/// Delta tables holding the files of two imports: the cluster's scheduler, which plans
+/// the scans, reads the files of the import the client resolved, as the local run does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delta_tables_give_the_local_results_on_an_in_process_cluster() {
+    use crate::concurrency::{history, identity_mapping, import};
+    let root = tempfile::tempdir().unwrap();
+    let mapping = identity_mapping(root.path());
+    let data = root.path().join("data");
+    for seed in [2, 1] {
+        let source = history(root.path(), seed);
+        let output = import(&mapping, &source, &data, "delta").output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let local = assert_cluster_gives_the_local_results(&data, "2026-03").await;
+    let sla = local.iter().find(|(name, _)| name == "sla").unwrap();
+    assert!(!sla.1.is_empty());
+}
+
+/// The saved queries' results on an in-process cluster equal the local ones; returns
+/// the local ones, as text.
+async fn assert_cluster_gives_the_local_results(
+    dir: &Path,
+    period: &str,
+) -> Vec<(String, Vec<String>)> {
+    let local = rendered(&saved_results(dir, period).await);
 
     let engine = EngineOptions {
         threads: Some(3),
@@ -50,10 +82,10 @@ async fn every_saved_query_gives_the_local_result_on_an_in_process_cluster() {
     };
     let state = session::state(mspkpi::cluster::client_config(), &engine).unwrap();
     let ctx = mspkpi::cluster::standalone(state).await.unwrap();
-    mspkpi::data::catalog::register(&ctx, &dir.path().into(), None)
+    mspkpi::data::catalog::register(&ctx, &dir.into(), None)
         .await
         .unwrap();
-    let period = Period::parse("2025-12").unwrap();
+    let period = Period::parse(period).unwrap();
     mspkpi::period::register_periods(&ctx, period.grain).unwrap();
     let queries = saved_queries::load(None).unwrap();
     // The executor writes the models to Parquet and reads them back.
@@ -68,10 +100,10 @@ async fn every_saved_query_gives_the_local_result_on_an_in_process_cluster() {
     .unwrap();
     let remote = rendered(&results);
     assert_eq!(remote.len(), local.len());
-    assert!(local.iter().all(|(_, rows)| !rows.is_empty()), "{local:?}");
     for ((name, expected), (_, actual)) in local.iter().zip(&remote) {
         assert_eq!(actual, expected, "saved query {name}");
     }
+    local
 }
 
 /// A result as text, row by row, floats to ten decimals as the .slt runner prints them.

@@ -612,6 +612,31 @@ fn as_of_reproduces_an_earlier_report_and_vacuum_keeps_what_readers_hold() {
         .output()
         .unwrap();
     assert!(!gone.status.success());
-    println!("{}", text(&gone));
-    assert!(text(&gone).contains("tickets"), "{}", text(&gone));
+    assert!(
+        text(&gone).contains(
+            "is missing, though version 0 of the table names it: removed by `mspkpi vacuum`?"
+        ),
+        "{}",
+        text(&gone)
+    );
+
+    // validate reads every version the manifest names (vacuumed files are no error),
+    // and names the import whose log it cannot read.
+    succeeds(mspkpi().args(["validate", "--data"]).arg(&data));
+    std::fs::write(
+        data.join("surveys/_delta_log/00000000000000000001.json"),
+        b"{",
+    )
+    .unwrap();
+    let broken = mspkpi()
+        .args(["validate", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
+    assert!(
+        text(&broken).contains("import 2: cannot read version 1 of the Delta table"),
+        "{}",
+        text(&broken)
+    );
 }
