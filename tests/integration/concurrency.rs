@@ -640,3 +640,57 @@ fn as_of_reproduces_an_earlier_report_and_vacuum_keeps_what_readers_hold() {
         text(&broken)
     );
 }
+
+#[test]
+fn format_delta_converts_a_plain_data_directory_in_one_import() {
+    let histories = Histories::new("parquet");
+    let data = histories.path("data");
+    succeeds(&mut histories.import(&histories.a, &data));
+    assert!(!data.join("tickets/_delta_log").exists());
+    let before = report(&data, &histories.path("before"), None);
+
+    // An import that maps one table converts it and keeps (and converts) the others.
+    let tickets_only = histories.path("tickets-only");
+    std::fs::create_dir_all(&tickets_only).unwrap();
+    std::fs::copy(
+        histories.mapping.join("tickets.sql"),
+        tickets_only.join("tickets.sql"),
+    )
+    .unwrap();
+    let converted = succeeds(&mut import(&tickets_only, &histories.a, &data, "delta"));
+    assert!(
+        text(&converted).contains("(Delta tables, import 1)"),
+        "{}",
+        text(&converted)
+    );
+    for table in SOURCES {
+        assert!(data.join(table).join("_delta_log").is_dir(), "{table}");
+    }
+    assert_eq!(manifest_imports(&data), [1]);
+    assert_eq!(report(&data, &histories.path("after"), None), before);
+
+    // A Delta directory stays Delta: --format parquet is refused, no flag commits.
+    let refused = import(&histories.mapping, &histories.b, &data, "parquet")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("--format parquet:"),
+        "{}",
+        text(&refused)
+    );
+    let mut unflagged = mspkpi();
+    unflagged
+        .arg("import")
+        .arg("--mapping")
+        .arg(&histories.mapping);
+    for table in SOURCES {
+        unflagged.arg("--source").arg(format!(
+            "source_{table}={}",
+            histories.b.join(table).display()
+        ));
+    }
+    succeeds(unflagged.arg("--out").arg(&data));
+    assert_eq!(manifest_imports(&data), [1, 2]);
+    assert_eq!(histories.export_is(&data, "b-export"), "b");
+}
