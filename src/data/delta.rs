@@ -423,3 +423,105 @@ fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table whose log asks readers for deletion vectors, written as Spark would.
+    fn table_with_deletion_vectors(dir: &Path) {
+        let log = dir.join(LOG_FOLDER);
+        std::fs::create_dir_all(&log).unwrap();
+        let schema = r#"{\"type\":\"struct\",\"fields\":[{\"name\":\"ticket_id\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}"#;
+        let commit = [
+            r#"{"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["deletionVectors"],"writerFeatures":["deletionVectors"]}}"#.to_string(),
+            format!(
+                r#"{{"metaData":{{"id":"d1","format":{{"provider":"parquet","options":{{}}}},"schemaString":"{schema}","partitionColumns":[],"configuration":{{"delta.enableDeletionVectors":"true"}},"createdTime":1}}}}"#
+            ),
+        ]
+        .join("\n");
+        std::fs::write(log.join("00000000000000000000.json"), commit).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_table_with_deletion_vectors_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        table_with_deletion_vectors(dir.path());
+        assert!(is_delta_folder(dir.path()));
+        let error = snapshot(&Location::Local(dir.path().to_path_buf()), None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("uses reader feature(s) deletionVectors, which mspkpi cannot read"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_commit_replaces_one_partition_or_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::Local(dir.path().to_path_buf());
+        let schema = arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("n", arrow::datatypes::DataType::Int64, true),
+            arrow::datatypes::Field::new("period", arrow::datatypes::DataType::Utf8, false),
+        ]);
+        let file = |name: &str, period: &str| {
+            let relative = format!("period={period}/{name}");
+            std::fs::create_dir_all(dir.path().join(format!("period={period}"))).unwrap();
+            std::fs::write(dir.path().join(&relative), b"not read here").unwrap();
+            NewFile {
+                relative,
+                size: 13,
+                modified: Utc::now(),
+                partition_values: [("period".to_string(), Some(period.to_string()))].into(),
+                rows: Some(1),
+            }
+        };
+        let partitions = ["period".to_string()];
+        let commit = |files, replace| commit(&location, &schema, &partitions, files, replace);
+        let p = |value| Replace::Partition {
+            column: "period",
+            value,
+        };
+        assert_eq!(
+            commit(vec![file("a", "2026-09")], p("2026-09"))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            commit(vec![file("b", "2026-10")], p("2026-10"))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            commit(vec![file("c", "2026-10")], p("2026-10"))
+                .await
+                .unwrap(),
+            2
+        );
+        let names = |snapshot: Snapshot| -> Vec<String> {
+            snapshot
+                .files
+                .iter()
+                .map(|f| f.location.filename().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(names(snapshot(&location, None).await.unwrap()), ["a", "c"]);
+        assert_eq!(
+            names(snapshot(&location, Some(1)).await.unwrap()),
+            ["a", "b"]
+        );
+        assert_eq!(
+            commit(vec![file("d", "2026-11")], Replace::All)
+                .await
+                .unwrap(),
+            3
+        );
+        let latest = snapshot(&location, None).await.unwrap();
+        assert_eq!(latest.partition_columns, ["period"]);
+        assert_eq!(names(latest), ["d"]);
+    }
+}
