@@ -20,8 +20,9 @@ def report(
     templates: str | os.PathLike[str] | None = None,
     currency: str = "USD",
     threads: int | None = None,
+    as_of: str | None = None,
 ) -> dict[str, object]:
-    """Renders the reports of one period (a month such as "2026-10" or a quarter such as "2026-Q3") from `data` (a folder or s3://bucket/prefix) into `out/<period>/`, as `mspkpi report` does, replacing that folder only once everything is written. Returns {"folder": ..., "clients": ..., "files": ...}; raises ValueError for a bad argument and RuntimeError when the job fails."""
+    """Renders the reports of one period (a month such as "2026-10" or a quarter such as "2026-Q3") from `data` (a folder or s3://bucket/prefix) into `out/<period>/`, as `mspkpi report` does, replacing that folder only once everything is written. `as_of` reads an earlier import of Delta tables (an import number such as "3" or an RFC 3339 time), as `--as-of` does. Returns {"folder": ..., "clients": ..., "files": ...}; raises ValueError for a bad argument and RuntimeError when the job fails."""
 
 nps: AggregateUDF
 """Net Promoter Score: the percentage of promoters (scores 9-10) minus the percentage of detractors (0-6) among answered scores on the 0..10 scale, from -100 to 100. NULL scores are ignored; a group without answers gives NULL; a score outside 0..10 is an error.

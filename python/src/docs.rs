@@ -58,6 +58,7 @@ def report(
     templates: str | os.PathLike[str] | None = None,
     currency: str = "USD",
     threads: int | None = None,
+    as_of: str | None = None,
 ) -> dict[str, object]:
 "#,
     );

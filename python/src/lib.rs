@@ -12,7 +12,7 @@
 /// The docstring of [`report`], for the function itself and for the type stub.
 macro_rules! report_doc {
     () => {
-        "Renders the reports of one period (a month such as \"2026-10\" or a quarter such as \"2026-Q3\") from `data` (a folder or s3://bucket/prefix) into `out/<period>/`, as `mspkpi report` does, replacing that folder only once everything is written. Returns {\"folder\": ..., \"clients\": ..., \"files\": ...}; raises ValueError for a bad argument and RuntimeError when the job fails."
+        "Renders the reports of one period (a month such as \"2026-10\" or a quarter such as \"2026-Q3\") from `data` (a folder or s3://bucket/prefix) into `out/<period>/`, as `mspkpi report` does, replacing that folder only once everything is written. `as_of` reads an earlier import of Delta tables (an import number such as \"3\" or an RFC 3339 time), as `--as-of` does. Returns {\"folder\": ..., \"clients\": ..., \"files\": ...}; raises ValueError for a bad argument and RuntimeError when the job fails."
     };
 }
 
@@ -24,6 +24,7 @@ use std::sync::Arc;
 use datafusion_expr::{AggregateUDF, ScalarUDF};
 use datafusion_ffi::udaf::FFI_AggregateUDF;
 use datafusion_ffi::udf::FFI_ScalarUDF;
+use mspkpi::data::imports::AsOf;
 use mspkpi::data::location::Location;
 use mspkpi::period::Period;
 use mspkpi::report::format::Currency;
@@ -125,7 +126,7 @@ fn stub() -> String {
 
 #[doc = report_doc!()]
 #[pyfunction]
-#[pyo3(signature = (data, period, out, *, formats = "md,html", clients = Vec::new(), queries = None, templates = None, currency = "USD", threads = None))]
+#[pyo3(signature = (data, period, out, *, formats = "md,html", clients = Vec::new(), queries = None, templates = None, currency = "USD", threads = None, as_of = None))]
 #[allow(clippy::too_many_arguments)] // one keyword argument per `mspkpi report` option
 fn report<'py>(
     py: Python<'py>,
@@ -138,10 +139,12 @@ fn report<'py>(
     templates: Option<PathBuf>,
     currency: &str,
     threads: Option<usize>,
+    as_of: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let invalid = |e: String| PyValueError::new_err(e);
     let options = ReportOptions {
         data: Location::parse(data).map_err(invalid)?,
+        as_of: as_of.map(AsOf::parse).transpose().map_err(invalid)?,
         period: Period::parse(period).map_err(|e| invalid(mspkpi::error_message(&e)))?,
         clients,
         formats: OutputFormat::parse(formats).map_err(|e| invalid(mspkpi::error_message(&e)))?,
