@@ -362,7 +362,7 @@ async fn main() {
     .await;
 
     if let Some(data) = &args.data {
-        let (files, _) = session::open(&std::path::Path::new(data).into(), &engine)
+        let (files, _) = session::open(&std::path::Path::new(data).into(), None, &engine)
             .await
             .expect("data");
         let ctx = session::context(&engine).expect("session");
