@@ -46,8 +46,7 @@ done
 timed() {
   local log=$1; shift
   /usr/bin/time -v "$@" > /dev/null 2> "$log"
-  WALL=$(grep 'Elapsed (wall clock)' "$log" | awk -F': ' '{split($2, t, ":"); print (length(t) == 3 ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2])}')
-  RSS=$(grep 'Maximum resident set size' "$log" | awk '{print $NF}')
+  time_of "$log"
 }
 
 import_delta=(); import_plain=(); import_ratios=()

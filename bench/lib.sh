@@ -25,3 +25,9 @@ ratio_of_medians() { printf '%.3f' "$(echo "$(printf '%s\n' "${!1}" | median | c
 
 # last_period DATA: the last whole month of a generated data folder.
 last_period() { "$BIN" sql --data "$1" --format csv "SELECT to_char(CAST(max(created_at) AS DATE) - INTERVAL '1 month', '%Y-%m') AS p FROM tickets" | tail -1; }
+
+# time_of LOG: the wall seconds (WALL) and peak RSS in KiB (RSS) of a /usr/bin/time -v log.
+time_of() {
+  WALL=$(grep 'Elapsed (wall clock)' "$1" | awk -F': ' '{split($2, t, ":"); print (length(t) == 3 ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2])}')
+  RSS=$(grep 'Maximum resident set size' "$1" | awk '{print $NF}')
+}

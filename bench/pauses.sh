@@ -45,8 +45,7 @@ status_rows=$("$BIN" sql --data "$WITH" --format csv "SELECT count(*) FROM ticke
 report() {
   rm -rf "$2"
   /usr/bin/time -v "$BIN" report --threads "$THREADS" --data "$1" --period "$PERIOD" --out "$2" 2> "$OUT/report.time" > /dev/null
-  WALL=$(grep 'Elapsed (wall clock)' "$OUT/report.time" | awk -F': ' '{split($2, t, ":"); print (length(t) == 3 ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2])}')
-  RSS=$(grep 'Maximum resident set size' "$OUT/report.time" | awk '{print $NF}')
+  time_of "$OUT/report.time"
 }
 
 with_runs=(); without_runs=(); ratios=(); with_peak=0; without_peak=0

@@ -87,8 +87,7 @@ cargo run --release --quiet -p mspkpi-bench --bin kernel-bench -- --rounds "$ROU
 report() {
   local data=$1 out=$2 period=$3; shift 3
   MSPKPI_TIMINGS=1 /usr/bin/time -v "$BIN" report --threads "$THREADS" "$@" --data "$data" --period "$period" --out "$out" 2> "$OUT/report.time" > /dev/null
-  WALL=$(grep 'Elapsed (wall clock)' "$OUT/report.time" | awk -F': ' '{split($2, t, ":"); print (length(t) == 3 ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2])}')
-  RSS=$(grep 'Maximum resident set size' "$OUT/report.time" | awk '{print $NF}')
+  time_of "$OUT/report.time"
   RENDER=$(grep '^rendering' "$OUT/report.time" | awk '{print $(NF-1)}')
 }
 

@@ -9,9 +9,10 @@
 //! without zone taken as UTC, any string type) are accepted and cast to the canonical
 //! type by a view over the raw listing table.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -24,9 +25,11 @@ use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::prelude::{SessionContext, cast, col, lit};
 use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
+use object_store::ObjectStoreExt;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
 use crate::data::delta::{self, Snapshot};
+use crate::data::files::{parquet_files, partition_keys};
 use crate::data::imports::{AsOf, Manifest};
 use crate::data::location::Location;
 use crate::data::object_stores;
@@ -75,43 +78,6 @@ pub struct Inspection {
     pub problems: Vec<SchemaProblem>,
 }
 
-fn parquet_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read folder {}", dir.display()))?
-        .collect::<std::io::Result<_>>()
-        .with_context(|| format!("cannot read folder {}", dir.display()))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name.starts_with('_') {
-            continue;
-        }
-        if path.is_dir() {
-            parquet_files(&path, out)?;
-        } else if name.ends_with(".parquet") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// The hive partition keys of a file below `root` (`month=2026-10/part.parquet`).
-fn partition_keys(root: &Path, file: &Path) -> Vec<String> {
-    file.parent()
-        .and_then(|p| p.strip_prefix(root).ok())
-        .map(|relative| {
-            relative
-                .components()
-                .filter_map(|c| {
-                    let c = c.as_os_str().to_string_lossy();
-                    c.split_once('=').map(|(k, _)| k.to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Lists the data directory's tables, reads every file's footer and checks each
 /// canonical table's columns. Does not stop at the first problem. Delta tables are
 /// read at the versions of the import `as_of` names (the latest import without it;
@@ -124,22 +90,12 @@ pub async fn inspect(data: &Location, as_of: Option<AsOf>) -> Result<Inspection>
     }
 }
 
-/// The Delta version of each table a run reads, from the import manifest.
-#[derive(Debug, Default)]
-struct Versions {
-    tables: std::collections::BTreeMap<String, u64>,
-}
-
-impl Versions {
-    fn of(&self, table: &str) -> Option<u64> {
-        self.tables.get(table).copied()
-    }
-}
-
-async fn versions(data: &Location, as_of: Option<AsOf>) -> Result<Versions> {
+/// The Delta version of each table a run reads, from the import manifest (empty
+/// without one: each table at its latest version).
+async fn versions(data: &Location, as_of: Option<AsOf>) -> Result<BTreeMap<String, u64>> {
     let manifest = Manifest::read(data).await?;
     let import = match (&manifest, as_of) {
-        (None, None) => return Ok(Versions::default()),
+        (None, None) => return Ok(BTreeMap::new()),
         (None, Some(as_of)) => anyhow::bail!(
             "--as-of {as_of}: {data} has no import manifest ({}/{}): time travel reads Delta tables written by `mspkpi import`",
             crate::data::imports::FOLDER,
@@ -148,12 +104,10 @@ async fn versions(data: &Location, as_of: Option<AsOf>) -> Result<Versions> {
         (Some(manifest), Some(as_of)) => manifest.select(as_of, data)?,
         (Some(manifest), None) => match manifest.latest() {
             Some(latest) => latest,
-            None => return Ok(Versions::default()),
+            None => return Ok(BTreeMap::new()),
         },
     };
-    Ok(Versions {
-        tables: import.tables.clone(),
-    })
+    Ok(import.tables.clone())
 }
 
 /// The Delta log of every version the import manifest names: each must be readable
@@ -186,60 +140,95 @@ pub async fn check_import_log(data: &Location) -> Result<Vec<SchemaProblem>> {
                 column: None,
                 message: format!("import {}: {message}", import.import),
             };
-            let columns = match delta::snapshot(&location, Some(*version)).await {
+            let snapshot = match delta::snapshot(&location, Some(*version)).await {
                 Err(error) => {
                     problems.push(problem(format!("{error:#}")));
                     continue;
                 }
-                Ok(snapshot) => snapshot.columns,
+                Ok(snapshot) => snapshot,
             };
-            let Some(canonical) = schema::table(table) else {
-                continue;
-            };
-            for column in canonical.columns {
-                match columns.iter().find(|(name, _)| name == column.name) {
-                    None => problems.push(problem(format!(
-                        "version {version} has no column '{}'",
-                        column.name
-                    ))),
-                    Some((_, data_type)) if !compatible(column.kind, data_type) => {
-                        problems.push(problem(format!(
-                            "version {version}: column '{}' has type {data_type}, expected {} ({})",
-                            column.name,
-                            kind_description(column.kind),
-                            column.kind.label()
-                        )))
-                    }
-                    Some(_) => {}
-                }
-            }
+            // The version's schema checked as a file's footer is, under its name.
+            let mut found = Vec::new();
+            check_file(
+                table,
+                &location,
+                Ok(snapshot.schema.clone()),
+                &snapshot.partition_columns,
+                &mut found,
+            );
+            problems.extend(found.into_iter().map(|p| {
+                problem(format!(
+                    "version {version}: column '{}' {}",
+                    p.column.unwrap_or_default(),
+                    p.message
+                ))
+            }));
         }
     }
     Ok(problems)
 }
 
-/// A Delta table's snapshot, or the problem that stops it from being read.
-async fn delta_table(
-    name: &str,
-    location: &Location,
-    versions: &Versions,
+/// A Delta table at the version the run reads, each of its files' footer read and
+/// checked; `None` (with the problem recorded) when its log cannot be read.
+async fn inspect_delta(
+    name: String,
+    location: Location,
+    versions: &BTreeMap<String, u64>,
     problems: &mut Vec<SchemaProblem>,
-) -> Option<Snapshot> {
-    match delta::snapshot(location, versions.of(name)).await {
-        Ok(snapshot) => Some(snapshot),
+) -> Option<TableSource> {
+    let problem = |message: String| SchemaProblem {
+        table: name.clone(),
+        file: None,
+        column: None,
+        message,
+    };
+    let opened = async {
+        let snapshot = delta::snapshot(&location, versions.get(&name).copied()).await?;
+        let store = object_stores::store_for(&location)?.0;
+        anyhow::Ok((snapshot, store))
+    };
+    let (snapshot, store) = match opened.await {
+        Ok(opened) => opened,
         Err(error) => {
-            problems.push(SchemaProblem {
-                table: name.to_string(),
-                file: None,
-                column: None,
-                message: format!("{error:#}"),
-            });
-            None
+            problems.push(problem(format!("{error:#}")));
+            return None;
         }
+    };
+    let footers: Vec<std::result::Result<SchemaRef, String>> = futures::stream::iter(
+        snapshot
+            .files
+            .iter()
+            .map(|meta| read_object_footer(store.as_ref(), meta)),
+    )
+    .buffered(FOOTER_READS)
+    .collect()
+    .await;
+    let files = snapshot.file_locations(&location);
+    for ((meta, file), footer) in snapshot.files.iter().zip(&files).zip(footers) {
+        // A file the version names that is not there was vacuumed, not damaged.
+        let footer = match footer {
+            Err(_)
+                if matches!(
+                    store.head(&meta.location).await,
+                    Err(object_store::Error::NotFound { .. })
+                ) =>
+            {
+                Err(vacuumed(snapshot.version))
+            }
+            footer => footer,
+        };
+        check_file(&name, file, footer, &snapshot.partition_columns, problems);
     }
+    Some(TableSource {
+        name,
+        location,
+        files,
+        partitions: snapshot.partition_columns.clone(),
+        delta: Some(snapshot),
+    })
 }
 
-async fn inspect_folder(dir: &Path, versions: &Versions) -> Result<Inspection> {
+async fn inspect_folder(dir: &Path, versions: &BTreeMap<String, u64>) -> Result<Inspection> {
     if !dir.is_dir() {
         anyhow::bail!(
             "data directory {} does not exist or is not a folder",
@@ -268,43 +257,13 @@ async fn inspect_folder(dir: &Path, versions: &Versions) -> Result<Inspection> {
     for name in names {
         let folder = dir.join(&name);
         if delta::is_delta_folder(&folder) {
-            let location = Location::Local(folder.clone());
-            let Some(snapshot) =
-                delta_table(&name, &location, versions, &mut inspection.problems).await
-            else {
-                continue;
-            };
-            let files: Vec<PathBuf> = snapshot
-                .files
-                .iter()
-                .map(|f| PathBuf::from(format!("/{}", f.location)))
-                .collect();
-            for file in &files {
-                let footer = if file.exists() {
-                    read_footer(file)
-                } else {
-                    Err(vacuumed(snapshot.version))
-                };
-                check_file(
-                    &name,
-                    &file.as_path().into(),
-                    footer,
-                    &snapshot.partition_columns,
-                    &mut inspection.problems,
-                );
-            }
-            inspection.tables.push(TableSource {
-                name,
-                location,
-                files: files.into_iter().map(Location::Local).collect(),
-                partitions: snapshot.partition_columns.clone(),
-                delta: Some(snapshot),
-            });
+            let location = Location::Local(folder);
+            let table = inspect_delta(name, location, versions, &mut inspection.problems).await;
+            inspection.tables.extend(table);
             continue;
         }
         let (location, mut files) = if folder.is_dir() {
-            let mut files = Vec::new();
-            parquet_files(&folder, &mut files)?;
+            let files = parquet_files(&folder)?;
             (folder, files)
         } else {
             let file = dir.join(format!("{name}.parquet"));
@@ -406,7 +365,7 @@ const FOOTER_READS: usize = 16;
 
 /// [`inspect`] for an object-store prefix: the objects listed once, each footer read
 /// with two ranged requests.
-async fn inspect_objects(data: &Location, versions: &Versions) -> Result<Inspection> {
+async fn inspect_objects(data: &Location, versions: &BTreeMap<String, u64>) -> Result<Inspection> {
     let (store, objects) = object_stores::list(data).await?;
     let prefix = data.object_path().unwrap_or_default();
     // Tables with a log: their files are the log's, never a listing's.
@@ -457,39 +416,8 @@ async fn inspect_objects(data: &Location, versions: &Versions) -> Result<Inspect
     for name in names {
         if delta_tables.contains(&name) {
             let location = data.join(&name);
-            let Some(snapshot) =
-                delta_table(&name, &location, versions, &mut inspection.problems).await
-            else {
-                continue;
-            };
-            let footers: Vec<std::result::Result<SchemaRef, String>> = futures::stream::iter(
-                snapshot
-                    .files
-                    .iter()
-                    .map(|meta| read_object_footer(store.as_ref(), meta)),
-            )
-            .buffered(FOOTER_READS)
-            .collect()
-            .await;
-            let mut files = Vec::new();
-            for (meta, footer) in snapshot.files.iter().zip(footers) {
-                let file = object_location(data, &meta.location);
-                check_file(
-                    &name,
-                    &file,
-                    footer,
-                    &snapshot.partition_columns,
-                    &mut inspection.problems,
-                );
-                files.push(file);
-            }
-            inspection.tables.push(TableSource {
-                name,
-                location,
-                files,
-                partitions: snapshot.partition_columns.clone(),
-                delta: Some(snapshot),
-            });
+            let table = inspect_delta(name, location, versions, &mut inspection.problems).await;
+            inspection.tables.extend(table);
             continue;
         }
         let single = format!("{name}.parquet");
@@ -561,18 +489,6 @@ fn vacuumed(version: u64) -> String {
     format!(
         "is missing, though version {version} of the table names it: removed by `mspkpi vacuum`? (an import replaced longer ago than the retention can no longer be read)"
     )
-}
-
-/// The `s3://` location of an object in the bucket of `data`.
-fn object_location(data: &Location, path: &object_store::path::Path) -> Location {
-    match data {
-        Location::Object(url) => {
-            let mut url = url.clone();
-            url.set_path(&format!("/{path}"));
-            Location::Object(url)
-        }
-        Location::Local(_) => Location::Local(PathBuf::from(format!("/{path}"))),
-    }
 }
 
 async fn read_object_footer(

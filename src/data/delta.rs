@@ -12,7 +12,7 @@
 //! the version before. Old files stay until `vacuum` removes them.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -27,6 +27,7 @@ use object_store::ObjectMeta;
 use object_store::path::Path as ObjectPath;
 use url::Url;
 
+use crate::data::files;
 use crate::data::location::Location;
 use crate::data::object_stores;
 
@@ -59,8 +60,27 @@ pub struct Snapshot {
     pub files: Vec<ObjectMeta>,
     /// The table's partition columns, outermost first.
     pub partition_columns: Vec<String>,
-    /// The columns of the table's schema, with their Arrow types.
-    pub columns: Vec<(String, arrow::datatypes::DataType)>,
+    /// The table's schema as Arrow types.
+    pub schema: arrow::datatypes::SchemaRef,
+}
+
+impl Snapshot {
+    /// Each file's location, as `table` (the table's folder or prefix) names places.
+    pub fn file_locations(&self, table: &Location) -> Vec<Location> {
+        self.files
+            .iter()
+            .map(|file| match table {
+                Location::Object(url) => {
+                    let mut url = url.clone();
+                    url.set_path(&format!("/{}", file.location));
+                    Location::Object(url)
+                }
+                Location::Local(_) => {
+                    Location::Local(std::path::PathBuf::from(format!("/{}", file.location)))
+                }
+            })
+            .collect()
+    }
 }
 
 /// Whether the local folder is a Delta table.
@@ -184,18 +204,11 @@ pub async fn snapshot(location: &Location, version: Option<u64>) -> Result<Snaps
         });
     }
     files.sort_by(|a, b| a.location.cmp(&b.location));
-    let columns = state
-        .snapshot()
-        .arrow_schema()
-        .fields()
-        .iter()
-        .map(|f| (f.name().clone(), f.data_type().clone()))
-        .collect();
     Ok(Snapshot {
         version: state.version(),
         files,
         partition_columns: state.metadata().partition_columns().to_vec(),
-        columns,
+        schema: state.snapshot().arrow_schema(),
     })
 }
 
@@ -370,58 +383,33 @@ pub async fn commit(
 
 /// The files below a local folder a commit would add: every `.parquet` file outside the
 /// log and hidden folders, with the hive partition values of its path.
-pub fn files_below(folder: &Path, partition_columns: &[String]) -> Result<Vec<NewFile>> {
-    let mut found: Vec<PathBuf> = Vec::new();
-    collect_parquet(folder, &mut found)?;
-    found.sort();
+pub fn files_below(folder: &Path) -> Result<Vec<NewFile>> {
     let mut files = Vec::new();
-    for path in found {
+    for path in files::parquet_files(folder)? {
         let meta =
             std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let relative = path
             .strip_prefix(folder)
             .with_context(|| format!("{} is not below {}", path.display(), folder.display()))?;
-        let parts: Vec<String> = relative
+        let relative: Vec<String> = relative
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
-        let mut partition_values = HashMap::new();
-        for part in &parts[..parts.len().saturating_sub(1)] {
-            if let Some((key, value)) = part.split_once('=')
-                && partition_columns.iter().any(|c| c == key)
-            {
-                partition_values.insert(key.to_string(), Some(value.to_string()));
-            }
-        }
         files.push(NewFile {
-            relative: parts.join("/"),
+            relative: relative.join("/"),
             size: meta.len(),
             modified: meta
                 .modified()
                 .map(DateTime::<Utc>::from)
                 .unwrap_or_else(|_| Utc::now()),
-            partition_values,
+            partition_values: files::partition_values(folder, &path)
+                .into_iter()
+                .map(|(key, value)| (key, Some(value)))
+                .collect(),
             rows: None,
         });
     }
     Ok(files)
-}
-
-fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name.starts_with('_') {
-            continue;
-        }
-        let path = entry.path();
-        if path.is_dir() {
-            collect_parquet(&path, out)?;
-        } else if name.ends_with(".parquet") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -160,21 +160,21 @@ impl Manifest {
         })
     }
 
-    /// Appends `tables` as the next import and replaces the manifest in one rename.
+    /// Appends `tables` as the next import and replaces the manifest in one rename;
+    /// returns the import's number. The manifest is unchanged when the write fails.
     pub fn append(
         &mut self,
         dir: &Path,
         tables: BTreeMap<String, u64>,
         committed_at: DateTime<Utc>,
-    ) -> Result<&Import> {
-        let import = self.latest().map_or(1, |last| last.import + 1);
-        self.imports.push(Import {
-            import,
+    ) -> Result<u64> {
+        let import = Import {
+            import: self.latest().map_or(1, |last| last.import + 1),
             committed_at,
             tables,
-        });
+        };
         let mut text = String::new();
-        for line in &self.imports {
+        for line in self.imports.iter().chain([&import]) {
             text.push_str(&serde_json::to_string(line)?);
             text.push('\n');
         }
@@ -183,7 +183,9 @@ impl Manifest {
             .with_context(|| format!("cannot create {}", folder.display()))?;
         crate::pause::at("manifest");
         crate::write::replace_file(&manifest_path(dir), text.as_bytes())?;
-        Ok(self.imports.last().expect("pushed above"))
+        let number = import.import;
+        self.imports.push(import);
+        Ok(number)
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod delta;
+pub mod files;
 pub mod imports;
 pub mod integrity;
 pub mod location;

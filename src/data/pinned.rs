@@ -436,12 +436,10 @@ impl ObjectStore for PinnedStore {
             if rest.next().is_none() {
                 direct.push(object.clone());
             } else {
-                let folder = prefix.clone().join(first);
-                if common_prefixes.last() != Some(&folder) {
-                    common_prefixes.push(folder);
-                }
+                common_prefixes.push(prefix.clone().join(first));
             }
         }
+        // The snapshot is in path order, so one folder's objects are adjacent.
         common_prefixes.dedup();
         Ok(ListResult {
             common_prefixes,

@@ -97,15 +97,15 @@ pub async fn vacuum(dir: &Path, retain: Duration, dry_run: bool) -> Result<Vacuu
             let snapshot = delta::snapshot(&location, Some(version)).await?;
             needed.extend(
                 snapshot
-                    .files
-                    .iter()
-                    .map(|f| PathBuf::from(format!("/{}", f.location))),
+                    .file_locations(&location)
+                    .into_iter()
+                    .filter_map(|file| file.as_local().map(Path::to_path_buf)),
             );
         }
         let absolute = folder
             .canonicalize()
             .with_context(|| format!("cannot resolve {}", folder.display()))?;
-        for file in delta::files_below(&absolute, &[])? {
+        for file in delta::files_below(&absolute)? {
             let path = absolute.join(&file.relative);
             if needed.contains(&path) || SystemTime::from(file.modified) >= cutoff {
                 continue;

@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 
 use crate::data::delta::{self, Replace, TableFormat};
+use crate::data::files;
 use crate::data::imports::Manifest;
 use crate::data::location::Location;
 use crate::data::schema;
@@ -99,8 +100,11 @@ pub async fn commit_delta(staging: &Path, out: &Path, written: &[&str]) -> Resul
                     .version
             }
             _ => {
-                let partitions = partition_keys(&folder)?;
-                let files = delta::files_below(&folder, &partitions)?;
+                let files = delta::files_below(&folder)?;
+                let partitions = files
+                    .first()
+                    .map(|f| files::partition_keys(&folder, &folder.join(&f.relative)))
+                    .unwrap_or_default();
                 let schema = staged_schema(&files, &folder, &name)?;
                 let location = Location::Local(folder.clone());
                 delta::commit(&location, &schema, &partitions, files, Replace::All).await?
@@ -108,14 +112,13 @@ pub async fn commit_delta(staging: &Path, out: &Path, written: &[&str]) -> Resul
         };
         versions.insert(name, version);
     }
-    let import = manifest.append(out, versions, Utc::now())?;
-    Ok(import.import)
+    manifest.append(out, versions, Utc::now())
 }
 
 /// Moves every Parquet file below `from` into `to` under a name of this import, keeping
 /// its sub-folders; returns them as files to add.
 fn move_files(from: &Path, to: &Path, stamp: &str) -> Result<Vec<delta::NewFile>> {
-    let staged = delta::files_below(from, &[])?;
+    let staged = delta::files_below(from)?;
     let mut moved = Vec::new();
     for (index, file) in staged.into_iter().enumerate() {
         let relative = PathBuf::from(&file.relative);
@@ -157,19 +160,4 @@ fn staged_schema(
     let schema = crate::data::catalog::read_footer(&path)
         .map_err(|e| anyhow::anyhow!("table '{table}', file {}: {e}", path.display()))?;
     Ok(schema.as_ref().clone())
-}
-
-/// The hive partition keys of a plain table folder, from its first file's path.
-fn partition_keys(folder: &Path) -> Result<Vec<String>> {
-    let files = delta::files_below(folder, &[])?;
-    Ok(files
-        .first()
-        .map(|f| {
-            let parts: Vec<&str> = f.relative.split('/').collect();
-            parts[..parts.len().saturating_sub(1)]
-                .iter()
-                .filter_map(|p| p.split_once('=').map(|(k, _)| k.to_string()))
-                .collect()
-        })
-        .unwrap_or_default())
 }

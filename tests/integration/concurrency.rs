@@ -220,6 +220,44 @@ impl Histories {
         import(&self.mapping, history, out, self.format)
     }
 
+    /// Runs `imports` imports into `data`, `first` and the other history by turns,
+    /// while `export` runs in a loop (given its round); returns how many of its rounds
+    /// ended while the imports still ran.
+    fn exports_during_imports(
+        &self,
+        data: &Path,
+        imports: usize,
+        first: &Path,
+        mut export: impl FnMut(usize),
+    ) -> usize {
+        let second = if first == self.a { &self.b } else { &self.a };
+        let importing = std::sync::atomic::AtomicBool::new(true);
+        let mut overlapped = 0;
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for round in 0..imports {
+                    let history = if round % 2 == 0 { first } else { second };
+                    succeeds(&mut self.import(history, data));
+                }
+                importing.store(false, std::sync::atomic::Ordering::SeqCst);
+            });
+            let started = Instant::now();
+            let mut round = 0;
+            while importing.load(std::sync::atomic::Ordering::SeqCst) {
+                assert!(
+                    started.elapsed() < Duration::from_secs(600),
+                    "the loop takes too long"
+                );
+                round += 1;
+                export(round);
+                if importing.load(std::sync::atomic::Ordering::SeqCst) {
+                    overlapped += 1;
+                }
+            }
+        });
+        overlapped
+    }
+
     /// Exports `data` into a new folder and says which history it equals.
     fn export_is(&self, data: &Path, name: &str) -> &'static str {
         let out = self.path(name);
@@ -289,45 +327,21 @@ fn readers_during_parquet_imports_see_one_history_or_are_told_to_rerun() {
 
     // Imports and exports in loops: every export is one history's facts, exactly, or
     // a failure that says the data changed.
-    let importing = std::sync::atomic::AtomicBool::new(true);
-    let (mut exact, mut told, mut overlapped) = (0, 0, 0);
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            for round in 0..8 {
-                let history = if round % 2 == 0 {
-                    &histories.b
-                } else {
-                    &histories.a
-                };
-                succeeds(&mut histories.import(history, &data));
-            }
-            importing.store(false, std::sync::atomic::Ordering::SeqCst);
-        });
-        let started = Instant::now();
-        let mut round = 0;
-        while importing.load(std::sync::atomic::Ordering::SeqCst) {
+    let (mut exact, mut told) = (0, 0);
+    let overlapped = histories.exports_during_imports(&data, 8, &histories.b, |round| {
+        let out = histories.path(&format!("loop-{round}"));
+        let output = export(&data, &out).output().unwrap();
+        if output.status.success() {
+            let facts = exported(&out);
             assert!(
-                started.elapsed() < Duration::from_secs(600),
-                "the loop takes too long"
+                facts == histories.expected_a || facts == histories.expected_b,
+                "export {round} is neither history's"
             );
-            round += 1;
-            let out = histories.path(&format!("loop-{round}"));
-            let output = export(&data, &out).output().unwrap();
-            if importing.load(std::sync::atomic::Ordering::SeqCst) {
-                overlapped += 1;
-            }
-            if output.status.success() {
-                let facts = exported(&out);
-                assert!(
-                    facts == histories.expected_a || facts == histories.expected_b,
-                    "export {round} is neither history's"
-                );
-                exact += 1;
-            } else {
-                let said = text(&output);
-                assert!(said.contains("changed during the run"), "{said}");
-                told += 1;
-            }
+            exact += 1;
+        } else {
+            let said = text(&output);
+            assert!(said.contains("changed during the run"), "{said}");
+            told += 1;
         }
     });
     assert!(
@@ -431,34 +445,9 @@ fn readers_during_delta_imports_see_one_import_whole() {
     }
 
     // Imports and exports in loops: every export succeeds with one history's facts.
-    let importing = std::sync::atomic::AtomicBool::new(true);
-    let mut overlapped = 0;
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            for round in 0..10 {
-                let history = if round % 2 == 0 {
-                    &histories.a
-                } else {
-                    &histories.b
-                };
-                succeeds(&mut histories.import(history, &data));
-            }
-            importing.store(false, std::sync::atomic::Ordering::SeqCst);
-        });
-        let started = Instant::now();
-        let mut round = 0;
-        while importing.load(std::sync::atomic::Ordering::SeqCst) {
-            assert!(
-                started.elapsed() < Duration::from_secs(600),
-                "the loop takes too long"
-            );
-            round += 1;
-            let seen = histories.export_is(&data, &format!("loop-{round}"));
-            if importing.load(std::sync::atomic::Ordering::SeqCst) {
-                overlapped += 1;
-            }
-            assert_ne!(seen, "neither", "export {round} is neither history's");
-        }
+    let overlapped = histories.exports_during_imports(&data, 10, &histories.a, |round| {
+        let seen = histories.export_is(&data, &format!("loop-{round}"));
+        assert_ne!(seen, "neither", "export {round} is neither history's");
     });
     assert!(
         overlapped >= 3,
