@@ -40,6 +40,7 @@ pub struct ExportArgs {
 
 pub async fn run(args: ExportArgs) -> Result<()> {
     let started = Instant::now();
+    args.format.available()?;
     let queries = saved_queries::load(args.queries.as_deref())?;
     let results = report::collect(
         &args.data,

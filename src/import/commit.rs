@@ -24,10 +24,14 @@ use crate::data::location::Location;
 use crate::data::schema;
 
 /// The format of `out` when the import is not told one: Delta for a new or empty folder
-/// or one that already has Delta tables, Parquet for a plain data directory.
+/// or one that already has Delta tables, Parquet for a plain data directory. A build
+/// without Delta support writes new folders as Parquet.
 pub fn format_of(out: &Path) -> TableFormat {
     if holds_delta(out) {
         return TableFormat::Delta;
+    }
+    if !delta::AVAILABLE {
+        return TableFormat::Parquet;
     }
     let plain = fs::read_dir(out).is_ok_and(|entries| {
         entries.filter_map(|e| e.ok()).any(|entry| {

@@ -181,7 +181,8 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
     check_destination(&options.out)?;
     let format = options
         .format
-        .unwrap_or_else(|| commit::format_of(&options.out));
+        .unwrap_or_else(|| commit::format_of(&options.out))
+        .available()?;
     if format == TableFormat::Parquet && commit::holds_delta(&options.out) {
         bail!(
             "--format parquet: {} holds Delta tables; import plain folders into a new folder",

@@ -48,6 +48,7 @@ async fn every_saved_query_gives_the_local_result_on_an_in_process_cluster() {
 
 /// Delta tables holding the files of two imports: the cluster's scheduler, which plans
 /// the scans, reads the files of the import the client resolved, as the local run does.
+#[cfg(feature = "delta")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delta_tables_give_the_local_results_on_an_in_process_cluster() {
     use crate::concurrency::{history, identity_mapping, import};

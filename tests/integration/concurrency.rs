@@ -408,6 +408,7 @@ fn manifest_imports(data: &Path) -> Vec<u64> {
         .collect()
 }
 
+#[cfg(feature = "delta")]
 #[test]
 fn readers_during_delta_imports_see_one_import_whole() {
     let histories = Histories::new("delta");
@@ -456,6 +457,7 @@ fn readers_during_delta_imports_see_one_import_whole() {
     assert!(leftovers(&data).is_empty(), "{:?}", leftovers(&data));
 }
 
+#[cfg(feature = "delta")]
 #[test]
 fn a_killed_delta_import_leaves_the_previous_import_and_the_next_completes() {
     let histories = Histories::new("delta");
@@ -510,6 +512,7 @@ fn report(data: &Path, out: &Path, as_of: Option<&str>) -> Vec<(PathBuf, Vec<u8>
     exported(out)
 }
 
+#[cfg(feature = "delta")]
 #[test]
 fn as_of_reproduces_an_earlier_report_and_vacuum_keeps_what_readers_hold() {
     let histories = Histories::new("delta");
@@ -630,6 +633,7 @@ fn as_of_reproduces_an_earlier_report_and_vacuum_keeps_what_readers_hold() {
     );
 }
 
+#[cfg(feature = "delta")]
 #[test]
 fn format_delta_converts_a_plain_data_directory_in_one_import() {
     let histories = Histories::new("parquet");

@@ -109,6 +109,7 @@ for period in sorted(set(facts["period"].to_pylist())):
 print(f"version {t.version()} files {len(t.file_uris())} partitions {t.metadata().partition_columns}")
 "#;
 
+#[cfg(feature = "delta")]
 #[test]
 fn the_delta_export_accumulates_periods_and_replaces_one_in_a_commit() {
     let dir = tempfile::tempdir().unwrap();

@@ -434,6 +434,7 @@ async fn an_object_replaced_during_a_run_fails_it_with_rerun() {
 
 /// A data directory of Delta tables on S3 holds the files of both its imports; a run
 /// reads the versions the manifest names, as a local run does, and `--as-of` the older.
+#[cfg(feature = "delta")]
 #[tokio::test]
 async fn delta_tables_on_s3_read_at_the_versions_their_manifest_names() {
     use crate::concurrency::{history, identity_mapping, import};
@@ -471,6 +472,7 @@ async fn delta_tables_on_s3_read_at_the_versions_their_manifest_names() {
 /// Two `export --format delta` runs racing on one S3 table: conditional puts let one
 /// commit each version; a loser retries or fails saying so; the period's partition
 /// ends with one file of facts, never two.
+#[cfg(feature = "delta")]
 #[tokio::test]
 async fn racing_delta_exports_on_s3_commit_one_version_each() {
     let Some(moto) = moto() else { return };

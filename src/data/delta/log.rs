@@ -1,24 +1,12 @@
-//! Delta Lake tables (delta-rs): a table folder holding a `_delta_log/` is a Delta table.
-//!
-//! Reading: a run resolves each Delta table once, to one version, and reads exactly the
-//! Parquet files of that version: the catalog registers a listing table whose listing
-//! is fixed to those files (see [`crate::data::pinned`]), so a plan carries plain file
-//! paths, on one machine or to a cluster's executors, and a commit made meanwhile is
-//! not seen. Tables whose log asks for a reader feature this path cannot honour
-//! (deletion vectors, column mapping) are refused by name.
-//!
-//! Writing: the import writes its Parquet files into the table folder under names no
-//! version has used, then commits one version that adds them and removes every file of
-//! the version before. Old files stay until `vacuum` removes them.
+//! The Delta log through delta-rs: snapshots of a table at a version, and commits.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, Utc};
 use deltalake_core::kernel::engine::arrow_conversion::TryFromArrow;
-use deltalake_core::kernel::transaction::CommitBuilder;
+use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake_core::kernel::{Action, Add, Remove, StructType};
 use deltalake_core::operations::create::CreateBuilder;
 use deltalake_core::protocol::{DeltaOperation, SaveMode};
@@ -27,12 +15,9 @@ use object_store::ObjectMeta;
 use object_store::path::Path as ObjectPath;
 use url::Url;
 
-use crate::data::files;
+use super::{NewFile, Replace, Snapshot};
 use crate::data::location::Location;
 use crate::data::object_stores;
-
-/// The folder that makes a table folder a Delta table.
-pub const LOG_FOLDER: &str = "_delta_log";
 
 /// Reader features whose tables this reader reads as plain Parquet files.
 const READABLE_FEATURES: [&str; 4] = [
@@ -41,52 +26,6 @@ const READABLE_FEATURES: [&str; 4] = [
     "vacuumProtocolCheck",
     "domainMetadata",
 ];
-
-/// How a command stores a table it writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TableFormat {
-    /// A Delta Lake table: each write one commit, readers see one version, older
-    /// versions stay readable until they are vacuumed.
-    Delta,
-    /// Plain Parquet folders, replaced by renaming folders.
-    Parquet,
-}
-
-/// A Delta table at the version a run reads.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub version: u64,
-    /// The version's data files, by their paths in the table's store, with their sizes.
-    pub files: Vec<ObjectMeta>,
-    /// The table's partition columns, outermost first.
-    pub partition_columns: Vec<String>,
-    /// The table's schema as Arrow types.
-    pub schema: arrow::datatypes::SchemaRef,
-}
-
-impl Snapshot {
-    /// Each file's location, as `table` (the table's folder or prefix) names places.
-    pub fn file_locations(&self, table: &Location) -> Vec<Location> {
-        self.files
-            .iter()
-            .map(|file| match table {
-                Location::Object(url) => {
-                    let mut url = url.clone();
-                    url.set_path(&format!("/{}", file.location));
-                    Location::Object(url)
-                }
-                Location::Local(_) => {
-                    Location::Local(std::path::PathBuf::from(format!("/{}", file.location)))
-                }
-            })
-            .collect()
-    }
-}
-
-/// Whether the local folder is a Delta table.
-pub fn is_delta_folder(folder: &Path) -> bool {
-    folder.join(LOG_FOLDER).is_dir()
-}
 
 /// delta-rs's default log store for `s3://` tables: each commit is one conditional put
 /// (`PutMode::Create`, S3's `If-None-Match: *`) of the version's log file, so of two
@@ -245,27 +184,6 @@ fn check_readable(
     Ok(())
 }
 
-/// A Parquet file already in a table's folder, to be added by [`commit`].
-#[derive(Debug, Clone)]
-pub struct NewFile {
-    /// Its path below the table folder, '/'-separated (`month=2026-10/part-….parquet`).
-    pub relative: String,
-    pub size: u64,
-    pub modified: DateTime<Utc>,
-    pub partition_values: HashMap<String, Option<String>>,
-    /// Its rows, where known (the log's `numRecords` statistic).
-    pub rows: Option<usize>,
-}
-
-/// Which files of the version before a commit replaces.
-#[derive(Debug, Clone, Copy)]
-pub enum Replace<'a> {
-    /// Every file: the table becomes the new files.
-    All,
-    /// The files of one partition (Delta's replaceWhere `column = 'value'`).
-    Partition { column: &'a str, value: &'a str },
-}
-
 impl Replace<'_> {
     fn covers(&self, partition_values: &HashMap<String, Option<String>>) -> bool {
         match self {
@@ -284,6 +202,16 @@ impl Replace<'_> {
             }
         }
     }
+}
+
+/// Every commit writes a checkpoint when Delta's interval says so (each 100th version by
+/// default), so readers replay at most that many JSON commits. Expired log entries are
+/// never cleaned up by a commit: the import manifest may name any version still on
+/// disk, and only `mspkpi vacuum` decides what is no longer needed.
+fn commit_properties() -> CommitProperties {
+    CommitProperties::default()
+        .with_create_checkpoint(true)
+        .with_cleanup_expired_logs(Some(false))
 }
 
 /// How often a commit that lost a race to create the table tries again as a commit to it.
@@ -335,6 +263,7 @@ pub async fn commit(
                 .with_partition_columns(partition_columns.iter().cloned())
                 .with_actions(adds.clone())
                 .with_save_mode(SaveMode::ErrorIfExists)
+                .with_commit_properties(commit_properties())
                 .await;
             match created {
                 Ok(created) => {
@@ -371,7 +300,7 @@ pub async fn commit(
             partition_by: (!partition_columns.is_empty()).then(|| partition_columns.to_vec()),
             predicate: replace.predicate(),
         };
-        let committed = CommitBuilder::default()
+        let committed = CommitBuilder::from(commit_properties())
             .with_actions(actions)
             .build(Some(state), table.log_store(), operation)
             .await
@@ -381,39 +310,11 @@ pub async fn commit(
     bail!("cannot commit to the Delta table {location}: other writers kept creating it")
 }
 
-/// The files below a local folder a commit would add: every `.parquet` file outside the
-/// log and hidden folders, with the hive partition values of its path.
-pub fn files_below(folder: &Path) -> Result<Vec<NewFile>> {
-    let mut files = Vec::new();
-    for path in files::parquet_files(folder)? {
-        let meta =
-            std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let relative = path
-            .strip_prefix(folder)
-            .with_context(|| format!("{} is not below {}", path.display(), folder.display()))?;
-        let relative: Vec<String> = relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        files.push(NewFile {
-            relative: relative.join("/"),
-            size: meta.len(),
-            modified: meta
-                .modified()
-                .map(DateTime::<Utc>::from)
-                .unwrap_or_else(|_| Utc::now()),
-            partition_values: files::partition_values(folder, &path)
-                .into_iter()
-                .map(|(key, value)| (key, Some(value)))
-                .collect(),
-            rows: None,
-        });
-    }
-    Ok(files)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use super::super::{LOG_FOLDER, is_delta_folder};
     use super::*;
 
     /// A table whose log asks readers for deletion vectors, written as Spark would.
@@ -511,5 +412,47 @@ mod tests {
         let latest = snapshot(&location, None).await.unwrap();
         assert_eq!(latest.partition_columns, ["period"]);
         assert_eq!(names(latest), ["d"]);
+    }
+
+    #[tokio::test]
+    async fn the_hundredth_commit_writes_a_checkpoint_and_every_version_stays_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::Local(dir.path().to_path_buf());
+        let schema = arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new(
+            "n",
+            arrow::datatypes::DataType::Int64,
+            true,
+        )]);
+        for version in 0..100u64 {
+            let relative = format!("part-{version}.parquet");
+            std::fs::write(dir.path().join(&relative), b"not read here").unwrap();
+            let file = NewFile {
+                relative,
+                size: 13,
+                modified: Utc::now(),
+                partition_values: HashMap::new(),
+                rows: Some(1),
+            };
+            let committed = commit(&location, &schema, &[], vec![file], Replace::All).await;
+            assert_eq!(committed.unwrap(), version);
+        }
+        let log = dir.path().join(LOG_FOLDER);
+        assert!(
+            log.join("00000000000000000099.checkpoint.parquet")
+                .is_file(),
+            "no checkpoint at version 99"
+        );
+        assert!(!log.join("00000000000000000098.checkpoint.parquet").exists());
+        // No log entry was cleaned up: the first version is still there to be read.
+        assert!(log.join("00000000000000000000.json").is_file());
+        for (version, name) in [(None, "part-99.parquet"), (Some(3), "part-3.parquet")] {
+            let snapshot = snapshot(&location, version).await.unwrap();
+            let names: Vec<_> = snapshot
+                .files
+                .iter()
+                .map(|f| f.location.filename().unwrap().to_string())
+                .collect();
+            assert_eq!(names, [name], "version {version:?}");
+        }
     }
 }
