@@ -40,7 +40,9 @@ pub struct ExportArgs {
 
 pub async fn run(args: ExportArgs) -> Result<()> {
     let started = Instant::now();
-    args.format.available()?;
+    if args.format.available()? == TableFormat::Delta {
+        crate::data::delta::check_location(&args.out)?;
+    }
     let queries = saved_queries::load(args.queries.as_deref())?;
     let results = report::collect(
         &args.data,

@@ -104,7 +104,10 @@ pub async fn commit_delta(staging: &Path, out: &Path, written: &[&str]) -> Resul
                     .version
             }
             _ => {
-                let files = delta::files_below(&folder)?;
+                let mut files = delta::files_below(&folder)?;
+                for file in &mut files {
+                    file.rows = Some(rows_of(&folder.join(&file.relative))?);
+                }
                 let partitions = files
                     .first()
                     .map(|f| files::partition_keys(&folder, &folder.join(&f.relative)))
@@ -141,11 +144,20 @@ fn move_files(from: &Path, to: &Path, stamp: &str) -> Result<Vec<delta::NewFile>
             .with_context(|| format!("cannot move {} to {}", source.display(), target.display()))?;
         moved.push(delta::NewFile {
             relative: target_relative.to_string_lossy().replace('\\', "/"),
+            rows: Some(rows_of(&target)?),
             ..file
         });
     }
     crate::write::sync_tree(to)?;
     Ok(moved)
+}
+
+/// The rows of a Parquet file, from its footer: the log's `numRecords` of the file.
+fn rows_of(path: &Path) -> Result<usize> {
+    let (_, metadata) = crate::data::catalog::open_parquet(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let rows = metadata.metadata().file_metadata().num_rows();
+    usize::try_from(rows).with_context(|| format!("{}: {rows} rows", path.display()))
 }
 
 /// The Arrow schema of a table's files, from the first one's footer.

@@ -488,6 +488,34 @@ fn a_killed_delta_import_leaves_the_previous_import_and_the_next_completes() {
     assert!(leftovers(&data).is_empty(), "{:?}", leftovers(&data));
 }
 
+/// The rows a Delta table's log counts in its live files (each add action's
+/// `numRecords`); panics on a live file without one.
+#[cfg(feature = "delta")]
+fn logged_rows(table: &Path) -> u64 {
+    let mut live = std::collections::BTreeMap::new();
+    let mut commits: Vec<PathBuf> = std::fs::read_dir(table.join("_delta_log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    commits.sort();
+    for commit in commits {
+        for line in std::fs::read_to_string(&commit).unwrap().lines() {
+            let action: serde_json::Value = serde_json::from_str(line).unwrap();
+            if let Some(add) = action.get("add") {
+                let stats: serde_json::Value =
+                    serde_json::from_str(add["stats"].as_str().expect("stats")).unwrap();
+                let rows = stats["numRecords"].as_u64().expect("numRecords");
+                live.insert(add["path"].as_str().unwrap().to_string(), rows);
+            } else if let Some(remove) = action.get("remove") {
+                live.remove(remove["path"].as_str().unwrap());
+            }
+        }
+    }
+    assert!(!live.is_empty(), "{}: no live files", table.display());
+    live.values().sum()
+}
+
 /// A report's files, by path below its folder, with their bytes.
 fn report(data: &Path, out: &Path, as_of: Option<&str>) -> Vec<(PathBuf, Vec<u8>)> {
     let mut command = mspkpi();
@@ -661,6 +689,22 @@ fn format_delta_converts_a_plain_data_directory_in_one_import() {
     }
     assert_eq!(manifest_imports(&data), [1]);
     assert_eq!(report(&data, &histories.path("after"), None), before);
+    // Every file's add action carries its row count, for Delta readers' statistics;
+    // converted and imported tables alike.
+    for table in SOURCES {
+        let counted = succeeds(
+            mspkpi()
+                .args(["sql", "--format", "csv", "--data"])
+                .arg(&data)
+                .arg(format!("SELECT count(*) AS n FROM {table}")),
+        );
+        let counted: u64 = String::from_utf8_lossy(&counted.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|line| line.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no count of {table}"));
+        assert_eq!(logged_rows(&data.join(table)), counted, "{table}");
+    }
 
     // A Delta directory stays Delta: --format parquet is refused, no flag commits.
     let refused = import(&histories.mapping, &histories.b, &data, "parquet")

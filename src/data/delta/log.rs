@@ -66,6 +66,7 @@ pub fn register_s3_log_stores() {
 /// The table's URL as delta-rs takes it: a folder URL, ending in '/'.
 fn table_url(location: &Location) -> Result<Url> {
     register_s3_log_stores();
+    super::check_location(location)?;
     match location {
         Location::Local(path) => {
             let absolute = path

@@ -67,6 +67,29 @@ impl TableFormat {
     }
 }
 
+/// Refuses a Delta table location whose path holds a literal '%': delta-rs decodes a
+/// table URL's path once more than it encodes it, so it would read and write a
+/// different folder (`my%20data` as `my data`).
+pub fn check_location(location: &Location) -> Result<()> {
+    let literal_percent = match location {
+        Location::Local(path) => std::path::absolute(path)
+            .unwrap_or_else(|_| path.clone())
+            .to_string_lossy()
+            .contains('%'),
+        // A URL's '%' is literal when it is "%25" or starts no escape.
+        Location::Object(url) => url.path().match_indices('%').any(|(at, _)| {
+            let escape = url.path().get(at + 1..at + 3).unwrap_or("");
+            escape == "25" || escape.len() < 2 || !escape.bytes().all(|b| b.is_ascii_hexdigit())
+        }),
+    };
+    if literal_percent {
+        anyhow::bail!(
+            "{location}: a Delta table's path cannot contain '%' (delta-rs would read it as another folder): rename the folder"
+        );
+    }
+    Ok(())
+}
+
 /// A Delta table at the version a run reads.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -158,6 +181,19 @@ pub fn files_below(folder: &Path) -> Result<Vec<NewFile>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_with_a_literal_percent_is_refused_for_delta_tables() {
+        let local = Location::Local("/srv/msp 100%/data".into());
+        let error = check_location(&local).unwrap_err().to_string();
+        assert!(error.starts_with("/srv/msp 100%/data: a Delta table's path cannot contain '%'"));
+        let s3 = Location::parse("s3://kpi/100%25/facts").unwrap();
+        assert!(check_location(&s3).is_err());
+        for fine in ["s3://kpi/my%20facts", "s3://kpi/facts"] {
+            check_location(&Location::parse(fine).unwrap()).unwrap();
+        }
+        check_location(&Location::Local("/srv/msp reports/data".into())).unwrap();
+    }
 
     #[test]
     fn a_build_without_delta_refuses_the_format_up_front_and_keeps_parquet() {
