@@ -17,8 +17,17 @@ use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
+use datafusion::catalog::Session;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::listing::ListingTable;
+use datafusion::datasource::source_as_provider;
+use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::data::object_stores;
@@ -265,7 +274,7 @@ pub async fn connect(
         .await
         .with_context(|| format!("cannot connect to the cluster at {url}"))?;
     register_again(&ctx)?;
-    Ok(ctx)
+    Ok(plan_memory_here(ctx))
 }
 
 /// An in-process cluster (one scheduler, one executor) over `local`: for tests.
@@ -274,7 +283,81 @@ pub async fn standalone(local: datafusion::execution::SessionState) -> Result<Se
         .await
         .context("cannot start an in-process cluster")?;
     register_again(&ctx)?;
-    Ok(ctx)
+    Ok(plan_memory_here(ctx))
+}
+
+/// The cluster session `ctx`, its planner wrapped in [`MemoryHere`].
+fn plan_memory_here(ctx: SessionContext) -> SessionContext {
+    let state = ctx.state();
+    let cluster = Arc::clone(state.query_planner());
+    let state = SessionStateBuilder::new_from_existing(state)
+        .with_query_planner(Arc::new(MemoryHere { cluster }))
+        .build();
+    SessionContext::new_with_state(state)
+}
+
+/// Where a plan runs. A plan that reads no data files (only tables in this process's
+/// memory, such as `CREATE TABLE … AS` results and `VALUES`, table functions such as
+/// `range` and `generate_series`, or nothing) runs here: its rows exist only in this
+/// process, and a cluster would add nothing but the round trip. A plan that reads data
+/// files goes to the cluster, and one that reads files and memory together is refused
+/// by name, since a plan carries files to the executors but not this process's memory.
+#[derive(Debug)]
+struct MemoryHere {
+    cluster: Arc<dyn QueryPlanner + Send + Sync>,
+}
+
+#[async_trait::async_trait]
+impl QueryPlanner for MemoryHere {
+    async fn create_physical_plan(
+        &self,
+        plan: &LogicalPlan,
+        session: &dyn Session,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let (files, memory) = scans(plan)?;
+        if files.is_empty() {
+            return DefaultPhysicalPlanner::default()
+                .create_physical_plan(plan, session)
+                .await;
+        }
+        if !memory.is_empty() {
+            return Err(DataFusionError::Plan(format!(
+                "on a cluster, a query cannot read {} (in this process's memory: a CREATE TABLE … AS result, VALUES or a table function) together with data files ({}): write it to Parquet first (COPY … TO 'file.parquet') or run the query without --cluster",
+                memory.join(", "),
+                files.join(", ")
+            )));
+        }
+        self.cluster.create_physical_plan(plan, session).await
+    }
+}
+
+/// The tables a plan scans, subqueries included: those of data files (listing tables),
+/// and the others (in this process's memory). `information_schema`, which Ballista
+/// answers on the client itself, counts as neither.
+fn scans(plan: &LogicalPlan) -> datafusion::error::Result<(Vec<String>, Vec<String>)> {
+    let mut files = Vec::new();
+    let mut memory = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            let name = scan.table_name.to_string();
+            let provider = source_as_provider(&scan.source)?;
+            if scan.table_name.schema() == Some("information_schema") {
+                // Ballista's own planner runs these on the client.
+            } else if let Some(listing) = provider.downcast_ref::<ListingTable>() {
+                // A view's scan has no name of its own: its files say what it reads.
+                files.push(match listing.table_paths().first() {
+                    Some(path) if name == "?table?" => path.as_str().to_string(),
+                    _ => name,
+                });
+            } else {
+                memory.push(name);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    files.dedup();
+    memory.dedup();
+    Ok((files, memory))
 }
 
 /// Ballista's upgrade of a session replaces its function maps with DataFusion's

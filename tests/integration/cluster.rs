@@ -134,6 +134,77 @@ fn as_text(batches: &[arrow::array::RecordBatch]) -> Vec<String> {
     rows
 }
 
+/// Plans that read no data files run on the client; one reading memory and files
+/// together is refused by name. The worked examples of the cluster-parity issue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_memory_tables_and_table_functions_run_on_a_cluster_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = generated(dir.path(), 2, 200, 3);
+    let engine = EngineOptions {
+        threads: Some(2),
+        ..Default::default()
+    };
+    let state = session::state(mspkpi::cluster::client_config(), &engine).unwrap();
+    let cluster = mspkpi::cluster::standalone(state).await.unwrap();
+    mspkpi::data::catalog::register(&cluster, &dir.path().into(), None)
+        .await
+        .unwrap();
+    let local = session::context(&engine).unwrap();
+    mspkpi::data::catalog::register(&local, &dir.path().into(), None)
+        .await
+        .unwrap();
+    let answer = async |ctx: &datafusion::prelude::SessionContext, sql: &str| {
+        as_text(&ctx.sql(sql).await.unwrap().collect().await.unwrap())
+    };
+    for (sql, expected) in [
+        ("SELECT count(*) FROM range(10)", "10"),
+        (
+            "SELECT sla_compliance(v < 95) FROM generate_series(0, 99) AS g(v)",
+            "95",
+        ),
+        (
+            "SELECT fcr_rate(CASE WHEN v < 90 THEN 1 ELSE 2 + v % 3 END) FROM generate_series(0, 99) AS g(v)",
+            "90",
+        ),
+        ("SELECT sum(x) FROM (VALUES (1), (2), (3)) AS t(x)", "6"),
+        ("SELECT count(*) FROM unnest([1, 2, 3])", "3"),
+    ] {
+        assert_eq!(answer(&cluster, sql).await, [expected], "{sql}");
+    }
+    // A table made from the data files on the cluster, kept in the client's memory.
+    answer(
+        &cluster,
+        "CREATE TABLE per_client AS SELECT client_id, count(*) AS n FROM tickets GROUP BY client_id",
+    )
+    .await;
+    answer(
+        &local,
+        "CREATE TABLE per_client AS SELECT client_id, count(*) AS n FROM tickets GROUP BY client_id",
+    )
+    .await;
+    let totals = "SELECT count(*), sum(n) FROM per_client";
+    assert_eq!(answer(&cluster, totals).await, answer(&local, totals).await);
+    assert_eq!(
+        answer(&cluster, totals).await,
+        [format!("2 {}", summary.tickets)]
+    );
+
+    let mixed = cluster
+        .sql("SELECT count(*) FROM tickets JOIN per_client USING (client_id)")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        mixed.contains("on a cluster, a query cannot read per_client (in this process's memory")
+            && mixed.contains("together with data files (")
+            && mixed.contains("/tickets"),
+        "{mixed}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_slt_aggregate_queries_give_the_local_results_on_an_in_process_cluster() {
     use sqllogictest::{DefaultColumnType, QueryExpect, Record, StatementExpect};

@@ -398,6 +398,7 @@ fn a_killed_parquet_import_leaves_the_previous_data_and_the_next_run_repairs() {
 }
 
 /// The numbers of the imports in a data directory's manifest.
+#[cfg(feature = "delta")]
 fn manifest_imports(data: &Path) -> Vec<u64> {
     let text = std::fs::read_to_string(data.join("_mspkpi/imports.ndjson")).unwrap();
     text.lines()
@@ -517,6 +518,7 @@ fn logged_rows(table: &Path) -> u64 {
 }
 
 /// A report's files, by path below its folder, with their bytes.
+#[cfg(feature = "delta")]
 fn report(data: &Path, out: &Path, as_of: Option<&str>) -> Vec<(PathBuf, Vec<u8>)> {
     let mut command = mspkpi();
     command

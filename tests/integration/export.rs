@@ -77,6 +77,7 @@ async fn the_export_of_generated_data_is_pinned() {
     }
 }
 
+#[cfg(feature = "delta")]
 fn run(args: &[&str]) -> std::process::Output {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_mspkpi"))
         .args(args)
@@ -93,6 +94,7 @@ fn run(args: &[&str]) -> std::process::Output {
 
 /// Reads the Delta table with the `deltalake` package (delta-rs's Python binding, as
 /// Polars and pandas use it) and checks each period's rows against the Parquet export.
+#[cfg(feature = "delta")]
 const DELTA_CHECK: &str = r#"
 import sys
 import deltalake, pyarrow.compute as pc, pyarrow.parquet as pq
