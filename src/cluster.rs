@@ -355,8 +355,10 @@ fn scans(plan: &LogicalPlan) -> datafusion::error::Result<(Vec<String>, Vec<Stri
         }
         Ok(TreeNodeRecursion::Continue)
     })?;
-    files.dedup();
-    memory.dedup();
+    for names in [&mut files, &mut memory] {
+        names.sort_unstable();
+        names.dedup();
+    }
     Ok((files, memory))
 }
 

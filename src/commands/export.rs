@@ -40,9 +40,7 @@ pub struct ExportArgs {
 
 pub async fn run(args: ExportArgs) -> Result<()> {
     let started = Instant::now();
-    if args.format.available()? == TableFormat::Delta {
-        crate::data::delta::check_location(&args.out)?;
-    }
+    args.format.check_writable_at(&args.out)?;
     let queries = saved_queries::load(args.queries.as_deref())?;
     let results = report::collect(
         &args.data,

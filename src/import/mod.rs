@@ -24,7 +24,7 @@ use datafusion::prelude::{SessionContext, col, ident, lit};
 use futures::StreamExt;
 use parquet::arrow::ArrowWriter;
 
-use crate::data::delta::{self, TableFormat};
+use crate::data::delta::TableFormat;
 use crate::data::location::Location;
 use crate::data::schema::{self, TABLES};
 use crate::data::validate::{self, ValidationReport};
@@ -182,10 +182,7 @@ pub async fn run(options: &ImportOptions) -> Result<Imported> {
     let format = options
         .format
         .unwrap_or_else(|| commit::format_of(&options.out))
-        .available()?;
-    if format == TableFormat::Delta {
-        delta::check_location(&Location::Local(options.out.clone()))?;
-    }
+        .check_writable_at(&Location::Local(options.out.clone()))?;
     if format == TableFormat::Parquet && commit::holds_delta(&options.out) {
         bail!(
             "--format parquet: {} holds Delta tables; import plain folders into a new folder",

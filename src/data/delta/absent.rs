@@ -2,13 +2,13 @@
 
 use anyhow::{Result, bail};
 
-use super::{NewFile, Replace, Snapshot};
+use super::{BUILD_WITH_DELTA, NewFile, Replace, Snapshot};
 use crate::data::location::Location;
 
 /// What a build without delta-rs says of the Delta table at `location`.
 fn refuse<T>(location: &Location) -> Result<T> {
     bail!(
-        "{location} is a Delta table, and this mspkpi was built without Delta Lake support: build it with the `delta` feature (`cargo install --path . --features delta`)"
+        "{location} is a Delta table, and this mspkpi was built without Delta Lake support: {BUILD_WITH_DELTA}"
     )
 }
 

@@ -51,16 +51,25 @@ pub enum TableFormat {
     Parquet,
 }
 
+/// How a build without delta-rs gets it.
+const BUILD_WITH_DELTA: &str =
+    "build it with the `delta` feature (`cargo install --path . --features delta`)";
+
 impl TableFormat {
-    /// The format, refused up front when it is Delta and this build has no delta-rs.
-    pub fn available(self) -> Result<Self> {
-        self.available_in(AVAILABLE)
+    /// The format a command writes at `out`, checked before any work: Delta is refused
+    /// in a build without delta-rs, and at a path delta-rs cannot name.
+    pub fn check_writable_at(self, out: &Location) -> Result<Self> {
+        self.available_in(AVAILABLE)?;
+        if self == TableFormat::Delta {
+            check_location(out)?;
+        }
+        Ok(self)
     }
 
     fn available_in(self, built_with_delta: bool) -> Result<Self> {
         if self == TableFormat::Delta && !built_with_delta {
             anyhow::bail!(
-                "Delta tables need Delta Lake support, and this mspkpi was built without it: build it with the `delta` feature (`cargo install --path . --features delta`), or use `--format parquet`"
+                "Delta tables need Delta Lake support, and this mspkpi was built without it: {BUILD_WITH_DELTA}, or use `--format parquet`"
             );
         }
         Ok(self)
