@@ -32,8 +32,6 @@ bench_venv "moto[server]>=5.1,<5.3" boto3
 [ -d "$DATA/tickets" ] || "$BIN" generate --out "$DATA" --tickets "$TICKETS" --clients "$CLIENTS" --months "$MONTHS" > /dev/null
 [ -d "$S3_DATA/tickets" ] || "$BIN" generate --out "$S3_DATA" --tickets "$S3_TICKETS" --clients "$CLIENTS" --months "$MONTHS" > /dev/null
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 300); do (echo > "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0; sleep 0.1; done; echo "nothing listens on $1" >&2; return 1; }
 PIDS=()
 trap 'kill "${PIDS[@]}" 2> /dev/null || true' EXIT
 

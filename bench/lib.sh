@@ -31,3 +31,7 @@ time_of() {
   WALL=$(grep 'Elapsed (wall clock)' "$1" | awk -F': ' '{split($2, t, ":"); print (length(t) == 3 ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2])}')
   RSS=$(grep 'Maximum resident set size' "$1" | awk '{print $NF}')
 }
+
+# A free TCP port on 127.0.0.1, and a wait (up to 30 s) until something listens on one.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 300); do (echo > "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0; sleep 0.1; done; echo "nothing listens on $1" >&2; return 1; }

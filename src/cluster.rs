@@ -95,6 +95,14 @@ fn check_free(bind: &str, port: u16, what: &str) -> Result<SocketAddr> {
 /// with.
 fn function_registry() -> BallistaFunctionRegistry {
     let mut registry = BallistaFunctionRegistry::default();
+    // Ballista's default registry holds DataFusion's core functions but not its nested
+    // ones (array_has, array_element, …), which every client session plans with: an
+    // executor without them cannot decode a plan that calls one.
+    for function in datafusion::functions_nested::all_default_nested_functions() {
+        registry
+            .scalar_functions
+            .insert(function.name().to_string(), function);
+    }
     for function in mspkpi_udfs::aggregate_functions() {
         registry
             .aggregate_functions

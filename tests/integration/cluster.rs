@@ -166,6 +166,14 @@ async fn in_memory_tables_and_table_functions_run_on_a_cluster_session() {
             "SELECT fcr_rate(CASE WHEN v < 90 THEN 1 ELSE 2 + v % 3 END) FROM generate_series(0, 99) AS g(v)",
             "90",
         ),
+        // 101 clients active on 1 October, 3 of them gone by 1 November: 300/101 %.
+        (
+            "SELECT churn_rate(o, c, DATE '2026-10-01', DATE '2026-11-01') FROM (\
+             SELECT DATE '2026-01-01' AS o, CAST(NULL AS DATE) AS c FROM generate_series(1, 98) \
+             UNION ALL SELECT DATE '2026-01-01', DATE '2026-10-01' + CAST(v AS INT) \
+             FROM generate_series(1, 3) AS g(v))",
+            "2.9702970297",
+        ),
         ("SELECT sum(x) FROM (VALUES (1), (2), (3)) AS t(x)", "6"),
         ("SELECT count(*) FROM unnest([1, 2, 3])", "3"),
     ] {
