@@ -91,29 +91,14 @@ fn check_free(bind: &str, port: u16, what: &str) -> Result<SocketAddr> {
         .with_context(|| format!("the {what} cannot listen on {address}"))
 }
 
-/// Every mspkpi function, beside DataFusion's own, in a form an executor decodes plans
-/// with.
-fn function_registry() -> BallistaFunctionRegistry {
-    let mut registry = BallistaFunctionRegistry::default();
-    // Ballista's default registry holds DataFusion's core functions but not its nested
-    // ones (array_has, array_element, …), which every client session plans with: an
-    // executor without them cannot decode a plan that calls one.
-    for function in datafusion::functions_nested::all_default_nested_functions() {
-        registry
-            .scalar_functions
-            .insert(function.name().to_string(), function);
-    }
-    for function in mspkpi_udfs::aggregate_functions() {
-        registry
-            .aggregate_functions
-            .insert(function.name().to_string(), function);
-    }
-    for function in mspkpi_udfs::scalar_functions() {
-        registry
-            .scalar_functions
-            .insert(function.name().to_string(), function);
-    }
-    registry
+/// The functions an executor decodes plans with: those of the session the scheduler
+/// plans with (every DataFusion function, nested ones included, and every mspkpi
+/// function), so a node knows each function a client may call. Ballista's default
+/// registry holds DataFusion's core functions only, not `array_has`, `array_element`….
+fn function_registry() -> datafusion::error::Result<BallistaFunctionRegistry> {
+    Ok(BallistaFunctionRegistry::from(&scheduler_session(
+        SessionConfig::new(),
+    )?))
 }
 
 /// The scheduler's session for a client's config: DataFusion's defaults, the mspkpi
@@ -240,7 +225,9 @@ pub async fn run_executor(options: &ExecutorOptions) -> Result<()> {
         executor_heartbeat_interval_seconds: options.heartbeat.as_secs().max(1),
         memory_pool_size: options.memory_limit.map(|m| m as u64),
         work_dir: Some(work_dir.path().display().to_string()),
-        override_function_registry: Some(Arc::new(function_registry())),
+        override_function_registry: Some(Arc::new(
+            function_registry().context("cannot register the executor's functions")?,
+        )),
         // s3:// data and models, from the executor's own AWS environment.
         override_runtime_producer: Some(Arc::new(move |_: &SessionConfig| {
             RuntimeEnvBuilder::new()

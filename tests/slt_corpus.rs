@@ -457,15 +457,13 @@ impl Harness {
                     ctx
                 }
             }
-            Mode::Mspkpi => session::context(&engine)?,
-            Mode::Cluster => {
-                let state = session::state(
-                    mspkpi::cluster::client_config().with_target_partitions(PARTITIONS),
-                    &engine,
-                )?;
-                mspkpi::cluster::connect(&self.cluster_url, state)
-                    .await?
-                    .enable_url_table()
+            // `mspkpi sql`'s session: local, or a client of the cluster.
+            Mode::Mspkpi | Mode::Cluster => {
+                session::connect(&EngineOptions {
+                    cluster: (mode == Mode::Cluster).then(|| self.cluster_url.clone()),
+                    ..engine
+                })
+                .await?
             }
         };
         Ok(ctx)
